@@ -1,0 +1,133 @@
+"""Turn LangChain run payloads (names, tags, metadata) into span attributes.
+
+Pure functions: no state, no OpenTelemetry calls. Values are coerced to what every OTLP backend accepts
+(str, bool, int, float and homogeneous sequences of them); nothing here raises on odd input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry.util.types import AttributeValue
+
+from lc_otel import _semconv as sc
+
+MAX_INDEXED_LENGTH: Final = 255
+"""Backends index short strings only (Jaeger, Elasticsearch keyword fields): metadata is cut to this."""
+
+_STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
+_TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
+# LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, not as metadata.
+_BOOKKEEPING_KEYS: Final = frozenset({"lc_versions", "lc_agent_name"})
+_CONVERSATION_KEYS: Final = ("thread_id", "session_id", "conversation_id")
+_LANGGRAPH_RENAMES: Final = {"langgraph_node": sc.LANGGRAPH_NODE, "langgraph_step": sc.LANGGRAPH_STEP}
+
+Attributes = dict[str, AttributeValue]
+
+
+def is_structural_tag(tag: str) -> bool:
+    """Tell whether LangChain or LangGraph added ``tag`` to describe the run's position, not the user."""
+    return tag.startswith(_STRUCTURAL_TAG_PREFIXES)
+
+
+def tag_key(tag: str) -> str:
+    """Return the ``langchain.tag.<tag>`` attribute key, with unsafe characters replaced by ``_``."""
+    return sc.TAG_PREFIX + _TAG_KEY_UNSAFE.sub("_", tag)
+
+
+def user_tags(tags: Iterable[Any] | None) -> list[str]:
+    """Keep the user's tags in order, once each: no structural tags, no empty ones, strings only."""
+    if not tags:
+        return []
+    seen: dict[str, None] = {}
+    for tag in tags:
+        text = tag if isinstance(tag, str) else coerce_text(tag)
+        text = text.strip()[:MAX_INDEXED_LENGTH]
+        if text and not is_structural_tag(text):
+            seen[text] = None
+    return list(seen)
+
+
+def tag_attributes(tags: Iterable[Any] | None, into: Attributes) -> None:
+    """Add ``langchain.tags`` and one ``langchain.tag.<tag>=true`` per user tag to ``into``."""
+    kept = user_tags(tags)
+    if not kept:
+        return
+    into[sc.TAGS] = kept
+    for tag in kept:
+        into[tag_key(tag)] = True
+
+
+def coerce_text(value: Any) -> str:
+    """Render any value as text, never raising."""
+    try:
+        return value if isinstance(value, str) else str(value)
+    except Exception:  # noqa: BLE001 - a __str__ that raises must not break tracing
+        return f"<unprintable {type(value).__name__}>"
+
+
+def to_json(value: Any) -> str:
+    """Encode ``value`` as compact JSON; unknown objects become their ``str``; cycles become text."""
+    try:
+        return json.dumps(value, separators=(",", ":"), default=coerce_text, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return coerce_text(value)
+
+
+def scalar_value(value: Any, max_length: int) -> AttributeValue | None:
+    """Coerce a metadata value: scalars kept (strings cut), ``None`` dropped, the rest as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:max_length]
+    if isinstance(value, bool | int):
+        # OTLP ints are 64-bit: a larger Python int would be dropped by the exporter.
+        if isinstance(value, bool) or -(2**63) <= value < 2**63:
+            return value
+        return str(value)[:max_length]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    return to_json(value)[:max_length]
+
+
+def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes) -> None:
+    """Add ``langchain.metadata.<key>`` entries, LangGraph markers and the conversation id to ``into``."""
+    if not metadata:
+        return
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            continue
+        if key.startswith("ls_") or key in _BOOKKEEPING_KEYS:
+            continue
+        renamed = _LANGGRAPH_RENAMES.get(key)
+        coerced = scalar_value(value, MAX_INDEXED_LENGTH)
+        if coerced is None:
+            continue
+        into[renamed or sc.METADATA_PREFIX + key] = coerced
+    for key in _CONVERSATION_KEYS:
+        conversation = metadata.get(key)
+        if conversation is not None and conversation != "":
+            into[sc.GEN_AI_CONVERSATION_ID] = coerce_text(conversation)[:MAX_INDEXED_LENGTH]
+            break
+
+
+def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Unnamed") -> str:
+    """Resolve a run's name the way LangChain's tracers do: ``name``, then the serialized name or id."""
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(serialized, Mapping):
+        serialized_name = serialized.get("name")
+        if isinstance(serialized_name, str) and serialized_name:
+            return serialized_name
+        ids = serialized.get("id")
+        if isinstance(ids, Sequence) and ids and not isinstance(ids, str):
+            last = ids[-1]
+            if isinstance(last, str) and last:
+                return last
+    return default

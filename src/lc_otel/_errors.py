@@ -1,0 +1,50 @@
+"""Record how a run ended: failed, cancelled, or evicted."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from typing import Final
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from lc_otel import _semconv as sc
+
+_CANCELLATIONS: Final = (asyncio.CancelledError, GeneratorExit)
+
+
+def is_cancellation(error: BaseException) -> bool:
+    """Tell whether ``error`` means the caller gave up (a cancelled task, a closed generator)."""
+    return isinstance(error, _CANCELLATIONS)
+
+
+def error_type(error: BaseException) -> str:
+    """Return the exception's fully qualified class name (``module.QualName``; builtins by bare name)."""
+    cls = type(error)
+    module = getattr(cls, "__module__", None)
+    qualname = getattr(cls, "__qualname__", cls.__name__)
+    if not module or module == builtins.__name__:
+        return qualname
+    return f"{module}.{qualname}"
+
+
+def describe(error: BaseException) -> str:
+    """Return ``ExceptionType: message`` (just the type when the message is empty)."""
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails still gets recorded
+        message = ""
+    name = type(error).__name__
+    return f"{name}: {message}" if message else name
+
+
+def mark_failed(span: Span, error: BaseException) -> None:
+    """Set status ERROR, ``error.type`` and an ``exception`` event on ``span``."""
+    span.set_attribute(sc.ERROR_TYPE, error_type(error))
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, describe(error)))
+
+
+def mark_cancelled(span: Span) -> None:
+    """Mark ``span`` as cancelled: the caller that gave up records its own error, so status stays UNSET."""
+    span.set_attribute(sc.RUN_CANCELLED, True)

@@ -1,0 +1,177 @@
+"""The table of open LangChain runs: run id → span, parent links, bounded in count and age.
+
+All mutation happens under one lock, in short critical sections of dictionary work; spans are started and
+ended by the caller, outside the lock. Nothing here calls back into user code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import OrderedDict
+from typing import Final
+from uuid import UUID
+
+from opentelemetry.trace import Span, SpanContext
+
+_RECENT_RUNS: Final = 2048
+"""Ended runs remembered so that a child starting after its parent ended still finds it."""
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Usage:
+    """Token counts of one model call or of a subtree of runs."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    reasoning_output_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        """Add ``other``'s counts to these."""
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.total_tokens += other.total_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
+        self.cache_write_input_tokens += other.cache_write_input_tokens
+        self.reasoning_output_tokens += other.reasoning_output_tokens
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Run:
+    """What lc_otel keeps about one open run between its start and end events."""
+
+    run_id: UUID
+    span: Span
+    parent: Run | None
+    run_type: str
+    started: float
+    """``time.monotonic()`` at start, for eviction by age."""
+    started_ns: int = 0
+    """``time.time_ns()`` at start, for time to first chunk."""
+    agent_name: str | None = None
+    """The LangChain agent (``lc_agent_name``) this run belongs to."""
+    children: set[Run] | None = None
+    """Open child runs, created on the first child."""
+    subtree_usage: Usage | None = None
+    """Tokens of the model calls below this run, for chain and agent spans."""
+    first_chunk_ns: int = 0
+    chunk_count: int = 0
+    model_stream: bool = False
+
+
+class RunTable:
+    """Open runs by run id, oldest first, with a bounded memory of recently ended ones."""
+
+    def __init__(self, *, max_open: int, max_age: float) -> None:
+        self._lock = threading.Lock()
+        self._open: OrderedDict[UUID, Run] = OrderedDict()
+        self._recent: OrderedDict[UUID, SpanContext] = OrderedDict()
+        self.max_open = max_open
+        self.max_age = max_age
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def get(self, run_id: UUID) -> Run | None:
+        """Return the open run ``run_id``, if any."""
+        return self._open.get(run_id)
+
+    def parent_of(self, parent_run_id: UUID | None) -> tuple[Run | None, SpanContext | None]:
+        """Find the parent: an open run, or the span context of a recently ended one."""
+        if parent_run_id is None:
+            return None, None
+        with self._lock:
+            parent = self._open.get(parent_run_id)
+            if parent is not None:
+                return parent, None
+            return None, self._recent.get(parent_run_id)
+
+    def add(self, run: Run) -> list[Run] | None:
+        """Track ``run`` and link it to its open parent.
+
+        Returns:
+            ``None`` when the run id is already open (the new start is to be dropped), else the runs
+            evicted to make room or for age, possibly empty, which the caller must end.
+        """
+        evicted: list[Run] = []
+        with self._lock:
+            if run.run_id in self._open:
+                return None
+            self._open[run.run_id] = run
+            parent = run.parent
+            if parent is not None and parent.run_id in self._open:
+                if parent.children is None:
+                    parent.children = set()
+                parent.children.add(run)
+            while len(self._open) > self.max_open:
+                evicted.extend(self._pop_locked(next(iter(self._open))))
+            oldest = next(iter(self._open.values()))
+            if run.started - oldest.started > self.max_age:
+                deadline = run.started - self.max_age
+                while self._open:
+                    oldest = next(iter(self._open.values()))
+                    if oldest.started >= deadline:
+                        break
+                    evicted.extend(self._pop_locked(oldest.run_id))
+        return evicted
+
+    def pop(self, run_id: UUID) -> list[Run]:
+        """Stop tracking ``run_id`` and its open descendants.
+
+        Returns:
+            The open descendants, deepest first, then the run itself last; empty when ``run_id`` is not open.
+        """
+        with self._lock:
+            return self._pop_locked(run_id)
+
+    def _pop_locked(self, run_id: UUID) -> list[Run]:
+        run = self._open.pop(run_id, None)
+        if run is None:
+            return []
+        popped: list[Run] = []
+        if run.children:
+            for child in list(run.children):
+                popped.extend(self._pop_locked(child.run_id))
+            run.children = None
+        parent = run.parent
+        if parent is not None and parent.children is not None:
+            parent.children.discard(run)
+        self._recent[run_id] = run.span.get_span_context()
+        if len(self._recent) > _RECENT_RUNS:
+            self._recent.popitem(last=False)
+        popped.append(run)
+        return popped
+
+    def expired(self, now: float | None = None) -> list[Run]:
+        """Stop tracking the runs older than ``max_age`` and return them (with their descendants)."""
+        deadline = (time.monotonic() if now is None else now) - self.max_age
+        evicted: list[Run] = []
+        with self._lock:
+            while self._open:
+                oldest = next(iter(self._open.values()))
+                if oldest.started >= deadline:
+                    break
+                evicted.extend(self._pop_locked(oldest.run_id))
+        return evicted
+
+    def drain(self) -> list[Run]:
+        """Stop tracking every open run and return them all, children before parents."""
+        drained: list[Run] = []
+        with self._lock:
+            while self._open:
+                drained.extend(self._pop_locked(next(iter(self._open))))
+        return drained
+
+    def add_usage(self, run: Run, usage: Usage) -> None:
+        """Add a model call's tokens to every open ancestor of ``run``."""
+        with self._lock:
+            ancestor = run.parent
+            while ancestor is not None:
+                if ancestor.subtree_usage is None:
+                    ancestor.subtree_usage = Usage()
+                ancestor.subtree_usage.add(usage)
+                ancestor = ancestor.parent

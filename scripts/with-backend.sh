@@ -1,3 +1,119 @@
 #!/usr/bin/env bash
-# Run a command with the real OTLP backend for the integration tests (replaced by the export issue's work).
-exec "$@"
+# Run a command with a real OTLP backend (Arize Phoenix) on loopback, then stop it.
+#
+#   scripts/with-backend.sh .venv/bin/python -m pytest
+#
+# Phoenix lives in its own cached venv (.ci/.phoenix, installed with uv from .ci/.uv), never in the
+# project's .venv: it pulls in about 150 distributions. It listens on 127.0.0.1 only: OTLP/gRPC on
+# $LC_OTEL_IT_GRPC_PORT (4317), OTLP/HTTP plus its REST API on $LC_OTEL_IT_HTTP_PORT (4318), with a fresh
+# database per run. The tests find it through the variables exported below.
+#
+# The command's exit code is passed on, except that pytest's 5 ("no tests collected") becomes 1:
+# a run that tested nothing must not pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PHOENIX_VERSION="${LC_OTEL_PHOENIX_VERSION:-20.26.1}"
+GRPC_PORT="${LC_OTEL_IT_GRPC_PORT:-4317}"
+HTTP_PORT="${LC_OTEL_IT_HTTP_PORT:-4318}"
+UV_HOME=.ci/.uv
+PHOENIX_HOME=.ci/.phoenix
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$PWD/.ci/.cache/uv}"
+
+log() { printf '[with-backend] %s\n' "$*" >&2; }
+started=$(date +%s.%N)
+elapsed() { python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.1f}s')" "$started"; }
+
+if [ "$#" -eq 0 ]; then
+    log "usage: $0 COMMAND [ARGS...]"
+    exit 2
+fi
+
+install_phoenix() {
+    # Idempotent: a complete install leaves a stamp naming the version, so a half-done one is redone.
+    local stamp="$PHOENIX_HOME/.installed-$PHOENIX_VERSION"
+    [ -f "$stamp" ] && return 0
+    [ -x "$UV_HOME/bin/uv" ] || { python3 -m venv "$UV_HOME" && "$UV_HOME/bin/pip" install -q uv; }
+    [ -x "$PHOENIX_HOME/bin/python" ] || "$UV_HOME/bin/uv" venv -q --python "$(command -v python3)" "$PHOENIX_HOME"
+    "$UV_HOME/bin/uv" pip install -q --python "$PHOENIX_HOME/bin/python" "arize-phoenix==$PHOENIX_VERSION"
+    touch "$stamp"
+}
+
+port_busy() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+with socket.socket() as s:
+    s.settimeout(0.5)
+    sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
+EOF
+}
+
+healthy() { curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1; }
+
+PHX_PID=""
+PHX_DIR=""
+stop_phoenix() {
+    if [ -n "$PHX_PID" ] && kill -0 "$PHX_PID" 2>/dev/null; then
+        kill "$PHX_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$PHX_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$PHX_PID" 2>/dev/null || true
+        log "Phoenix stopped"
+    fi
+    [ -n "$PHX_DIR" ] && rm -rf "$PHX_DIR"
+    PHX_PID=""
+}
+trap stop_phoenix EXIT
+trap 'exit 130' INT TERM
+
+backend_ok=0
+if install_phoenix; then
+    log "Phoenix $PHOENIX_VERSION installed ($(elapsed))"
+    if port_busy "$GRPC_PORT" || port_busy "$HTTP_PORT"; then
+        log "port $GRPC_PORT or $HTTP_PORT is already in use on 127.0.0.1; not starting Phoenix"
+    else
+        PHX_DIR=$(mktemp -d)
+        PHOENIX_WORKING_DIR="$PHX_DIR" PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$HTTP_PORT" \
+            PHOENIX_GRPC_PORT="$GRPC_PORT" PHOENIX_TELEMETRY_ENABLED=false \
+            "$PHOENIX_HOME/bin/phoenix" serve >"$PHX_DIR/phoenix.log" 2>&1 &
+        PHX_PID=$!
+        for _ in $(seq 1 1200); do
+            healthy && break
+            kill -0 "$PHX_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if healthy; then
+            backend_ok=1
+            log "Phoenix ready on 127.0.0.1 (gRPC $GRPC_PORT, HTTP $HTTP_PORT) ($(elapsed))"
+        else
+            log "Phoenix did not become ready; its log:"
+            tail -50 "$PHX_DIR/phoenix.log" >&2 || true
+            stop_phoenix
+        fi
+    fi
+else
+    log "could not install Phoenix"
+fi
+
+if [ "$backend_ok" = 1 ]; then
+    export LC_OTEL_IT_PHOENIX_URL="http://127.0.0.1:$HTTP_PORT"
+    export LC_OTEL_IT_GRPC_ENDPOINT="http://127.0.0.1:$GRPC_PORT"
+    export LC_OTEL_IT_HTTP_ENDPOINT="http://127.0.0.1:$HTTP_PORT"
+    # The Phoenix install, for tests that start their own instance on other ports (fault tests).
+    export LC_OTEL_IT_PHOENIX_BIN="$PWD/$PHOENIX_HOME/bin/phoenix"
+elif [ "${CI:-}" = "true" ]; then
+    # The integration tests fail, rather than skip, when CI=true and the backend is missing.
+    log "no backend: the integration tests will fail (CI=true)"
+else
+    log "no backend: the integration tests will be skipped"
+fi
+
+set +e
+"$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    log "the test run collected no tests: failing"
+    rc=1
+fi
+log "command exited $rc ($(elapsed))"
+exit "$rc"

@@ -6,6 +6,7 @@ logger and swallowed: the chain goes on, with less telemetry.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -29,7 +30,8 @@ def report_internal_error(where: str, error: BaseException) -> None:
         if kind in _seen or len(_seen) >= _MAX_KINDS:
             return
         _seen.add(kind)
-    try:
+    # A broken log handler must not break the host either.
+    with contextlib.suppress(Exception):
         logger.warning(
             "lc_otel internal error in %s (%s: %s); your chain is unaffected, its telemetry may be incomplete",
             where,
@@ -37,8 +39,6 @@ def report_internal_error(where: str, error: BaseException) -> None:
             error,
             exc_info=error,
         )
-    except Exception:  # noqa: BLE001 - a broken log handler must not break the host either
-        pass
 
 
 def reset_reported_errors() -> None:

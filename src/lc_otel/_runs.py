@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import OrderedDict
 from typing import Final
 from uuid import UUID
@@ -107,16 +106,16 @@ class RunTable:
                 if parent.children is None:
                     parent.children = set()
                 parent.children.add(run)
+            # Evicting the oldest run also evicts its open descendants, possibly ``run`` itself.
             while len(self._open) > self.max_open:
                 evicted.extend(self._pop_locked(next(iter(self._open))))
-            oldest = next(iter(self._open.values()))
-            if run.started - oldest.started > self.max_age:
-                deadline = run.started - self.max_age
-                while self._open:
-                    oldest = next(iter(self._open.values()))
-                    if oldest.started >= deadline:
-                        break
-                    evicted.extend(self._pop_locked(oldest.run_id))
+            # The table is oldest first, so checking one entry per start keeps the age bound in O(1).
+            deadline = run.started - self.max_age
+            while self._open:
+                oldest = next(iter(self._open.values()))
+                if oldest.started >= deadline:
+                    break
+                evicted.extend(self._pop_locked(oldest.run_id))
         return evicted
 
     def pop(self, run_id: UUID) -> list[Run]:
@@ -145,18 +144,6 @@ class RunTable:
             self._recent.popitem(last=False)
         popped.append(run)
         return popped
-
-    def expired(self, now: float | None = None) -> list[Run]:
-        """Stop tracking the runs older than ``max_age`` and return them (with their descendants)."""
-        deadline = (time.monotonic() if now is None else now) - self.max_age
-        evicted: list[Run] = []
-        with self._lock:
-            while self._open:
-                oldest = next(iter(self._open.values()))
-                if oldest.started >= deadline:
-                    break
-                evicted.extend(self._pop_locked(oldest.run_id))
-        return evicted
 
     def drain(self) -> list[Run]:
         """Stop tracking every open run and return them all, children before parents."""

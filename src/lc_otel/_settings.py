@@ -60,9 +60,7 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     return default
 
 
-def env_number(
-    name: str, default: float, *, minimum: float, environ: Mapping[str, str] | None = None
-) -> float:
+def env_number(name: str, default: float, *, minimum: float, environ: Mapping[str, str] | None = None) -> float:
     """Read a number at least ``minimum``; a bad value warns and gives ``default``."""
     raw = (os.environ if environ is None else environ).get(name)
     if raw is None or not raw.strip():

@@ -7,12 +7,14 @@ attaches a context inside a callback (see ``docs/design.md``), so the caller's c
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
@@ -248,9 +250,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             run.span.end()
 
     @guarded
-    def on_agent_action(
-        self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
-    ) -> None:
+    def on_agent_action(self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a legacy agent's decision to call a tool as a span event."""
         run = self._runs.get(run_id)
         if run is None:
@@ -262,9 +262,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run.span.add_event(sc.EVENT_AGENT_ACTION, attributes)
 
     @guarded
-    def on_agent_finish(
-        self, finish: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
-    ) -> None:
+    def on_agent_finish(self, finish: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a legacy agent's final answer as a span event."""
         run = self._runs.get(run_id)
         if run is None:
@@ -293,14 +291,19 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         params = invocation_params if isinstance(invocation_params, Mapping) else None
         model = _genai.request_model(metadata, params, serialized)
         attributes: Attributes = {}
-        _genai.request_attributes(operation, model, metadata, params, serialized, attributes)
+        _genai.request_attributes(
+            operation,
+            model,
+            metadata=metadata,
+            invocation_params=params,
+            serialized=serialized,
+            into=attributes,
+        )
         if content:
             attributes.update(content)
         name = run_name(serialized, kwargs.get("name"), default=run_type)
         span_name = f"{operation} {model}" if model else operation
-        run = self._start(
-            run_id, parent_run_id, span_name, SpanKind.CLIENT, run_type, name, attributes, tags, metadata
-        )
+        run = self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, run_type, name, attributes, tags, metadata)
         if run is not None:
             run.started_ns = time.time_ns()
 
@@ -326,9 +329,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             content = {sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(inputs, limit)}
             if system:
                 content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _content.messages_json(system, limit)
-        self._start_model(
-            sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
-        )
+        self._start_model(sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content)
 
     @guarded
     def on_llm_start(
@@ -356,11 +357,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     @guarded
     def on_llm_new_token(
         self,
-        token: str,
+        token: str | list[str | dict[str, Any]],
         *,
-        chunk: Any = None,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
         run_id: UUID,
         parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         """Count a streamed chunk; remember when the first one came."""
@@ -512,7 +514,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                     sc.OUTPUT,
                     self._capture(
                         [
-                            {"page_content": getattr(d, "page_content", d), "metadata": getattr(d, "metadata", None)}
+                            {
+                                "page_content": getattr(d, "page_content", d),
+                                "metadata": getattr(d, "metadata", None),
+                            }
                             for d in documents
                         ]
                     ),
@@ -562,10 +567,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attributes[sc.EVENT_RETRY_ATTEMPT] = attempt
         outcome = getattr(retry_state, "outcome", None)
         if outcome is not None and getattr(outcome, "failed", False):
-            try:
+            # tenacity's internals vary between versions: the error type is a bonus, never a failure.
+            with contextlib.suppress(Exception):
                 attributes[sc.ERROR_TYPE] = _errors.error_type(outcome.exception())
-            except Exception:  # noqa: BLE001 - tenacity internals vary between versions
-                pass
         run.span.add_event(sc.EVENT_RETRY, attributes)
 
 

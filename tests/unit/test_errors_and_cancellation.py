@@ -59,7 +59,7 @@ def test_a_nested_tool_error_marks_the_path_not_the_siblings(
     assert tool_span.attributes is not None
     assert tool_span.attributes["error.type"] == f"{__name__}.LookupFailedError"
     assert [e.name for e in tool_span.events] == ["exception"]
-    assert tool_span.events[0].attributes["exception.message"] == "no data for Paris"  # type: ignore[index]
+    assert tool_span.events[0].attributes["exception.message"] == "no data for Paris"
     assert by_name(spans, "good").status.status_code is StatusCode.UNSET
     assert handler.open_runs == 0
 
@@ -135,7 +135,7 @@ async def test_abandoned_async_stream(handler: OpenTelemetryCallbackHandler, exp
     stream = model.astream("q", cfg(handler))
     async for _ in stream:
         break
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     await asyncio.sleep(0.05)
     (chat,) = exporter.get_finished_spans()
     assert chat.name == "chat"
@@ -147,7 +147,7 @@ def test_abandoned_sync_stream(handler: OpenTelemetryCallbackHandler, exporter: 
     chain = RunnableLambda(lambda x: x).with_config(run_name="prepare") | FakeListChatModel(responses=["abcdef"])
     stream = chain.stream("q", cfg(handler))
     next(iter(stream))
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert sorted(s.name for s in exporter.get_finished_spans()) == ["RunnableSequence", "chat", "prepare"]
     assert handler.open_runs == 0
 
@@ -160,5 +160,5 @@ def test_model_error_mid_stream(handler: OpenTelemetryCallbackHandler, exporter:
     (chat,) = exporter.get_finished_spans()
     assert chat.status.status_code is StatusCode.ERROR
     assert chat.attributes is not None
-    assert chat.attributes["error.type"].endswith("FakeListChatModelError")  # type: ignore[union-attr]
+    assert chat.attributes["error.type"].endswith("FakeListChatModelError")
     assert chat.attributes["langchain.stream.chunk_count"] == 3

@@ -29,8 +29,8 @@ def simple_chain() -> Any:
     return prompt | FakeListChatModel(responses=["Paris is the capital."]) | StrOutputParser()
 
 
-def config(handler: OpenTelemetryCallbackHandler, **extra: Any) -> RunnableConfig:
-    return RunnableConfig(callbacks=[handler], **extra)  # type: ignore[typeddict-item]
+def config(handler: OpenTelemetryCallbackHandler) -> RunnableConfig:
+    return RunnableConfig(callbacks=[handler])
 
 
 def assert_one_simple_tree(exporter: InMemorySpanExporter) -> None:
@@ -54,9 +54,9 @@ def test_sync_invoke_gives_one_nested_tree(handler: OpenTelemetryCallbackHandler
     assert child.attributes is not None
     assert child.attributes["langchain.run.type"] == "prompt"
     assert child.attributes["langchain.run.parent_id"] == root.attributes["langchain.run.id"]
-    assert spans["StrOutputParser"].attributes["langchain.run.type"] == "parser"  # type: ignore[index]
-    assert spans["chat"].attributes["langchain.run.type"] == "chat_model"  # type: ignore[index]
-    assert spans["chat"].attributes["langchain.run.name"] == "FakeListChatModel"  # type: ignore[index]
+    assert spans["StrOutputParser"].attributes["langchain.run.type"] == "parser"
+    assert spans["chat"].attributes["langchain.run.type"] == "chat_model"
+    assert spans["chat"].attributes["langchain.run.name"] == "FakeListChatModel"
     assert handler.open_runs == 0
 
 
@@ -110,7 +110,10 @@ def test_runnable_parallel_branches_share_the_parent(
     )
     chain = RunnableLambda(lambda x: x["text"]).with_config(run_name="pick") | parallel
     assert chain.invoke({"text": "Hi"}, config(handler)) == {"upper": "HI", "lower": "hi"}
-    expected = ("RunnableSequence", [("pick", []), ("RunnableParallel<upper,lower>", [("upper", []), ("lower", [])])])
+    expected = (
+        "RunnableSequence",
+        [("pick", []), ("RunnableParallel<upper,lower>", [("upper", []), ("lower", [])])],
+    )
     assert [shape(t) for t in trees(exporter.get_finished_spans())] == [shape(expected)]
 
 
@@ -146,9 +149,7 @@ async def test_astream_events_v2(handler: OpenTelemetryCallbackHandler, exporter
     assert_one_simple_tree(exporter)
 
 
-async def test_500_concurrent_ainvoke_give_500_correct_trees(
-    provider: TracerProvider, exporter: InMemorySpanExporter
-):
+async def test_500_concurrent_ainvoke_give_500_correct_trees(provider: TracerProvider, exporter: InMemorySpanExporter):
     """Concurrent requests never mix: 500 ainvoke under gather give 500 separate, complete trees."""
     handler = OpenTelemetryCallbackHandler(provider)
     chain = simple_chain()
@@ -199,9 +200,7 @@ def test_raw_thread_with_handler(handler: OpenTelemetryCallbackHandler, exporter
     assert_one_simple_tree(exporter)
 
 
-def test_constructor_callback_traces_the_model(
-    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
-):
+def test_constructor_callback_traces_the_model(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
     """A handler given to the model's constructor traces that model's runs."""
     model = FakeListChatModel(responses=["ok"], callbacks=[handler])
     assert model.invoke("hi").content == "ok"

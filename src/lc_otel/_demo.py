@@ -1,0 +1,327 @@
+"""``lc-otel demo``: a small offline LangChain app, traced, and its trace drawn in the terminal.
+
+The app needs no network and no API key: a scripted chat model reports token usage like a real provider.
+It retrieves context, asks the model (which calls two tools, one of which fails on purpose), and streams an
+answer. The spans go to an OTLP-JSON-lines file by default, or to an OTLP endpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
+
+from langchain_core.callbacks import CallbackManagerForLLMRun, CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCall
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.tools import tool
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from lc_otel._traces._sdk import spans_from_sdk
+from lc_otel._traces._tree import write_traces
+from lc_otel.handler import OpenTelemetryCallbackHandler
+
+LC_OTEL_EXPORT_FILE: Final = "LC_OTEL_EXPORT_FILE"
+"""Where ``lc-otel demo`` writes its spans when no endpoint is configured. Default ``lc-otel-spans.jsonl``."""
+LC_OTEL_JAEGER_UI: Final = "LC_OTEL_JAEGER_UI"
+"""Base URL of the Jaeger UI in the link ``lc-otel demo`` prints. Default ``http://localhost:16686``."""
+DEFAULT_EXPORT_FILE: Final = "lc-otel-spans.jsonl"
+DEFAULT_JAEGER_UI: Final = "http://localhost:16686"
+DEFAULT_SERVICE: Final = "lc-otel-demo"
+DEMO_TAG: Final = "demo"
+_EXPORT_TIMEOUT_SECONDS: Final = 5
+
+_QUESTION: Final = "Should I bring an umbrella to the Paris office tomorrow, and where is my order 4711?"
+_HANDBOOK: Final = (
+    Document("The Paris office is at 12 Rue de la Paix; visitors sign in at the front desk.", id="office-paris"),
+    Document("Orders ship within two days; order status comes from the order service.", id="orders"),
+    Document("Umbrellas are available at every office reception.", id="umbrellas"),
+    Document("The Berlin office closes at 18:00 on Fridays.", id="office-berlin"),
+)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A chat model that replays scripted answers and reports token usage like a real provider."""
+
+    responses: list[AIMessage]
+    model: str = "scripted-chat-1"
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "lc-otel-scripted-chat"
+
+    def _next(self) -> AIMessage:
+        message = self.responses[self.calls % len(self.responses)]
+        self.calls += 1
+        return message
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = self._next()
+        message = message.model_copy(update={"response_metadata": {"model_name": self.model}})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        message = self._next()
+        for piece in re.split(r"(\s+)", str(message.content)):
+            if not piece:
+                continue
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+        # Like a provider with stream usage on: the last chunk carries the usage and the finish reason.
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=message.usage_metadata,
+                response_metadata={"model_name": self.model, "finish_reason": "stop"},
+            )
+        )
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        """Accept tools like a real model; the script already decides which ones are called."""
+        return self
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "lc-otel-demo"
+        return params
+
+
+class HandbookRetriever(BaseRetriever):
+    """Finds handbook passages that share words with the question."""
+
+    documents: list[Document]
+    k: int = 2
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        words = set(re.findall(r"[a-z]+", query.lower()))
+
+        def overlap(doc: Document) -> int:
+            return len(words & set(re.findall(r"[a-z]+", doc.page_content.lower())))
+
+        ranked = sorted(self.documents, key=overlap, reverse=True)
+        return [doc for doc in ranked[: self.k] if overlap(doc) > 0]
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Tomorrow's weather forecast for a city."""
+    return f"{city}: light rain, 14 °C"
+
+
+@tool
+def order_status(order_id: str) -> str:
+    """The shipping status of an order."""
+    # The demo's failing tool: its span shows status ERROR with the exception.
+    raise ConnectionError(f"order service unavailable while looking up {order_id}")
+
+
+def _usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
+
+
+def build_app() -> Runnable[str, str]:
+    """The demo app: retrieve, plan with tools, then stream the answer."""
+    model = ScriptedChatModel(
+        responses=[
+            AIMessage(
+                content="",
+                tool_calls=[
+                    ToolCall(name="get_weather", args={"city": "Paris"}, id="call_weather_1"),
+                    ToolCall(name="order_status", args={"order_id": "4711"}, id="call_order_1"),
+                ],
+                usage_metadata=_usage(86, 31),
+            ),
+            AIMessage(
+                content="Yes, take an umbrella: light rain is expected in Paris. "
+                "I could not reach the order service, please try again later.",
+                usage_metadata=_usage(142, 24),
+            ),
+        ]
+    )
+    retriever = HandbookRetriever(documents=list(_HANDBOOK)).with_config(run_name="handbook")
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "You are a helpful office assistant. Context:\n{context}"),
+            ("human", "{question}"),
+            ("placeholder", "{tool_results}"),
+        ]
+    )
+    tools = {t.name: t for t in (get_weather, order_status)}
+    planner = (prompt | model.bind_tools(list(tools.values()))).with_config(run_name="plan")
+    answerer = (prompt | model).with_config(run_name="answer")
+
+    def assistant(question: str, config: RunnableConfig) -> str:
+        docs = retriever.invoke(question, config)
+        inputs: dict[str, Any] = {
+            "question": question,
+            "context": "\n".join(doc.page_content for doc in docs),
+            "tool_results": [],
+        }
+        plan = planner.invoke(inputs, config)
+        results: list[BaseMessage] = [plan]
+        for call in getattr(plan, "tool_calls", []):
+            try:
+                results.append(tools[call["name"]].invoke(call, config))
+            except ConnectionError:
+                continue  # the answer says the lookup failed; the tool's span records the error
+        inputs["tool_results"] = results
+        return "".join(str(chunk.content) for chunk in answerer.stream(inputs, config))
+
+    return RunnableLambda(assistant, name="office-assistant")
+
+
+class _RecordingExporter(SpanExporter):
+    """Passes spans on and remembers whether any export failed, so the demo can say so in one line."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._inner.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            self.failed = True
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def resolve_protocol(endpoint: str, protocol: str | None) -> str:
+    """The OTLP protocol: explicit, else ``OTEL_EXPORTER_OTLP_PROTOCOL``, else by port (4318 is HTTP)."""
+    chosen = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    )
+    if chosen in ("grpc", "http/protobuf"):
+        return chosen
+    return "http/protobuf" if re.search(r":4318(/|$)", endpoint) else "grpc"
+
+
+def _otlp_exporter(endpoint: str, protocol: str) -> SpanExporter:
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        url = endpoint if endpoint.rstrip("/").endswith("/v1/traces") else endpoint.rstrip("/") + "/v1/traces"
+        return HttpExporter(endpoint=url, timeout=_EXPORT_TIMEOUT_SECONDS)
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+    return GrpcExporter(
+        endpoint=endpoint, insecure=not endpoint.startswith("https://"), timeout=_EXPORT_TIMEOUT_SECONDS
+    )
+
+
+@contextlib.contextmanager
+def _quiet_exporter_logs() -> Iterator[None]:
+    # A failed export is reported by the demo in one line; the SDK's retry warnings and tracebacks would bury it.
+    names = ("opentelemetry.exporter", "opentelemetry.sdk.trace.export", "opentelemetry.sdk._shared_internal")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
+
+
+def _endpoint_from_env() -> str | None:
+    return os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
+    """Run the demo app traced, draw its trace, and say where the spans went.
+
+    Args:
+        endpoint: OTLP endpoint; ``None`` uses ``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT``, and when that is unset
+            too, writes an OTLP-JSON-lines file (``LC_OTEL_EXPORT_FILE``, default ``lc-otel-spans.jsonl``).
+        protocol: ``grpc`` or ``http/protobuf``; ``None`` picks one from the environment or the endpoint.
+        tags: Extra tags for the run, besides ``demo``.
+
+    Returns:
+        The exit status: 0, or 1 when the spans could not be written or exported.
+    """
+    out = sys.stdout
+    endpoint = endpoint or _endpoint_from_env()
+    service = os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    if endpoint:
+        chosen = resolve_protocol(endpoint, protocol)
+        destination = f"{endpoint} (OTLP {chosen})"
+        exporter = _RecordingExporter(_otlp_exporter(endpoint, chosen))
+    else:
+        path = os.environ.get(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE
+        destination = path
+        from opentelemetry.exporter.otlp.json.file import FileSpanExporter
+
+        try:
+            exporter = _RecordingExporter(FileSpanExporter(path))
+        except OSError as exc:
+            print(f"lc-otel: cannot write spans to {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+
+    run_tags = list(dict.fromkeys([DEMO_TAG, *tags]))
+    handler = OpenTelemetryCallbackHandler(tracer_provider=provider)
+    answer = build_app().invoke(_QUESTION, {"callbacks": [handler], "tags": run_tags})
+    with _quiet_exporter_logs():
+        provider.force_flush()
+        provider.shutdown()
+
+    spans = spans_from_sdk(memory.get_finished_spans())
+    out.write(f"lc-otel demo: an offline LangChain app, traced as service {service!r}, tags {run_tags}\n\n")
+    write_traces([spans], out)
+    out.write(f"\nanswer: {answer}\n")
+    out.write("(order_status fails on purpose, to show an error span.)\n\n")
+    trace_id = spans[0].trace_id if spans else ""
+    if exporter.failed:
+        print(f"lc-otel: could not export the spans to {destination}", file=sys.stderr)
+        return 1
+    if endpoint:
+        ui = (os.environ.get(LC_OTEL_JAEGER_UI) or DEFAULT_JAEGER_UI).rstrip("/")
+        out.write(f"Spans exported to {destination}.\nJaeger UI: {ui}/trace/{trace_id}\n")
+    else:
+        out.write(
+            f"Spans written to {destination} (OTLP JSON lines).\n"
+            f"Find them again: lc-otel traces --file {destination} --tag {DEMO_TAG}\n"
+        )
+    return 0

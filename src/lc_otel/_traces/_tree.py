@@ -1,0 +1,222 @@
+"""Draw traces as trees in a terminal: name, duration, tokens and status of every span.
+
+Colour is used only when the stream is a terminal and ``NO_COLOR`` is unset (https://no-color.org).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Collection, Iterable, Mapping
+from typing import TextIO
+
+from lc_otel import _semconv as sc
+from lc_otel._traces._model import STATUS_ERROR, AttrValue, Span
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_DIM = "\033[2m"
+_RED = "\033[31m"
+_GREEN = "\033[32m"
+_YELLOW = "\033[33m"
+_CYAN = "\033[36m"
+
+
+def use_color(stream: TextIO) -> bool:
+    """Whether to colour output written to ``stream``."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _can_encode(stream: TextIO, text: str) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+@dataclasses.dataclass
+class Node:
+    """A span and its children, oldest child first."""
+
+    span: Span
+    children: list[Node] = dataclasses.field(default_factory=list)
+
+
+def build_tree(spans: Iterable[Span]) -> list[Node]:
+    """Nest the spans of one trace by parent id; spans whose parent is missing become roots."""
+    nodes: list[Node] = []
+    by_id: dict[str, Node] = {}
+    for span in spans:
+        existing = by_id.get(span.span_id)
+        if existing is not None and existing.span == span:
+            continue  # the same span delivered twice
+        node = Node(span)
+        nodes.append(node)
+        by_id.setdefault(span.span_id, node)
+    roots: list[Node] = []
+    for node in nodes:
+        parent = by_id.get(node.span.parent_id) if node.span.parent_id else None
+        if parent is None or parent is node or _is_ancestor(node, parent, by_id):
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    for node in nodes:
+        node.children.sort(key=_start_key)
+    roots.sort(key=_start_key)
+    return roots
+
+
+def _is_ancestor(node: Node, candidate: Node, by_id: Mapping[str, Node]) -> bool:
+    # Guards against parent cycles in corrupt data: walking up from the candidate must not reach the node.
+    seen: set[int] = set()
+    current: Node | None = candidate
+    while current is not None and id(current) not in seen:
+        if current is node:
+            return True
+        seen.add(id(current))
+        parent_id = current.span.parent_id
+        current = by_id.get(parent_id) if parent_id else None
+    return False
+
+
+def _start_key(node: Node) -> tuple[int, str]:
+    return (node.span.start_ns if node.span.start_ns is not None else 0, node.span.name)
+
+
+def format_duration(nanos: int | None) -> str:
+    """``0.42 ms``, ``12.3 ms``, ``1.25 s``; ``?`` when unknown."""
+    if nanos is None:
+        return "?"
+    millis = nanos / 1e6
+    if millis < 10:
+        return f"{millis:.2f} ms"
+    if millis < 1000:
+        return f"{millis:.1f} ms"
+    return f"{millis / 1000:.2f} s"
+
+
+def _int_attr(attributes: Mapping[str, AttrValue], *keys: str) -> int | None:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def token_counts(span: Span) -> tuple[int | None, int | None]:
+    """Input and output tokens: a model call's own, else the subtree totals lc_otel puts on chains."""
+    attrs = span.attributes
+    return (
+        _int_attr(attrs, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.USAGE_INPUT_TOKENS),
+        _int_attr(attrs, sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.USAGE_OUTPUT_TOKENS),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Style:
+    color: bool
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color else text
+
+
+def _line(span: Span, style: _Style, *, matched: bool, parent_service: str | None) -> str:
+    parts = [style(_BOLD, span.name or "(unnamed)")]
+    if matched:
+        parts[0] = style(_YELLOW, "» ") + parts[0]
+    parts.append(style(_DIM, format_duration(span.duration_ns)))
+    tokens_in, tokens_out = token_counts(span)
+    if tokens_in is not None or tokens_out is not None:
+        shown = f"tokens {tokens_in if tokens_in is not None else '?'}→{tokens_out if tokens_out is not None else '?'}"
+        parts.append(style(_CYAN, shown))
+    if span.status == STATUS_ERROR:
+        message = f"ERROR {span.status_message}".rstrip()
+        parts.append(style(_RED, message))
+    elif span.status == "OK":
+        parts.append(style(_GREEN, "OK"))
+    if span.service and span.service != parent_service:
+        parts.append(style(_DIM, f"[{span.service}]"))
+    return "  ".join(parts)
+
+
+def render_trace(
+    spans: Iterable[Span], *, color: bool = False, ascii_only: bool = False, matched: Collection[str] = ()
+) -> list[str]:
+    """The lines that draw one trace: a header, then one line per span.
+
+    Args:
+        spans: The spans of one trace.
+        color: Add ANSI colours.
+        ascii_only: Draw branches with ASCII characters.
+        matched: Span ids to mark as search hits.
+    """
+    roots = build_tree(spans)
+    if not roots:
+        return []
+    style = _Style(color)
+    all_spans = [node.span for node in _walk(roots)]
+    starts = [s.start_ns for s in all_spans if s.start_ns is not None]
+    ends = [s.end_ns for s in all_spans if s.end_ns is not None]
+    total = max(ends) - min(starts) if starts and ends else None
+    errors = sum(1 for s in all_spans if s.status == STATUS_ERROR)
+    header = [style(_BOLD, f"trace {roots[0].span.trace_id}")]
+    service = roots[0].span.service
+    if service:
+        header.append(f"service {service}")
+    header.append(f"{len(all_spans)} span{'s' if len(all_spans) != 1 else ''}")
+    header.append(format_duration(total))
+    if errors:
+        header.append(style(_RED, f"{errors} error{'s' if errors != 1 else ''}"))
+    lines = ["  ".join(header)]
+    branch, last, pipe, blank = ("|- ", "`- ", "|  ", "   ") if ascii_only else ("├─ ", "└─ ", "│  ", "   ")
+
+    def draw(node: Node, prefix: str, is_last: bool, parent_service: str | None) -> None:
+        lines.append(
+            prefix
+            + (last if is_last else branch)
+            + _line(node.span, style, matched=node.span.span_id in matched, parent_service=parent_service)
+        )
+        child_prefix = prefix + (blank if is_last else pipe)
+        for index, child in enumerate(node.children):
+            draw(child, child_prefix, index == len(node.children) - 1, node.span.service)
+
+    for index, root in enumerate(roots):
+        draw(root, "", index == len(roots) - 1, service)
+    return lines
+
+
+def _walk(nodes: Iterable[Node]) -> Iterable[Node]:
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
+
+
+def write_traces(
+    traces: Iterable[Iterable[Span]],
+    stream: TextIO,
+    *,
+    matched: Collection[tuple[str, str]] = (),
+) -> None:
+    """Write traces as trees to ``stream``, a blank line between traces, colour when it is a terminal."""
+    color = use_color(stream)
+    ascii_only = not _can_encode(stream, "├─└│→»")
+    first = True
+    for spans in traces:
+        group = list(spans)
+        hits = {span_id for trace_id, span_id in matched if group and trace_id == group[0].trace_id}
+        lines = render_trace(group, color=color, ascii_only=ascii_only, matched=hits)
+        if not lines:
+            continue
+        if not first:
+            stream.write("\n")
+        first = False
+        text = "\n".join(lines) + "\n"
+        if ascii_only:
+            text = text.replace("→", "->").replace("» ", "> ")
+        stream.write(text)

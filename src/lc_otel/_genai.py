@@ -43,7 +43,13 @@ _PROVIDERS: Final = {
 }
 
 _MODEL_KEYS: Final = ("model", "model_name", "model_id", "deployment_name", "azure_deployment", "repo_id")
-_MAX_TOKENS_KEYS: Final = ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict", "maxTokens")
+_MAX_TOKENS_KEYS: Final = (
+    "max_tokens",
+    "max_completion_tokens",
+    "max_output_tokens",
+    "num_predict",
+    "maxTokens",
+)
 _FLOAT_PARAMS: Final = (
     ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
     ("top_p", sc.GEN_AI_REQUEST_TOP_P),
@@ -78,7 +84,9 @@ def count(value: Any) -> int | None:
     return None
 
 
-def provider_name(metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None) -> str | None:
+def provider_name(
+    metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None
+) -> str | None:
     """Map LangChain's provider name to the conventions' value (unknown names pass through)."""
     raw = _text((metadata or {}).get("ls_provider"))
     if raw is None:
@@ -137,6 +145,7 @@ def _server(serialized: Mapping[str, Any] | None, into: Attributes) -> None:
 def request_attributes(
     operation: str,
     model: str | None,
+    *,
     metadata: Mapping[str, Any] | None,
     invocation_params: Mapping[str, Any] | None,
     serialized: Mapping[str, Any] | None,
@@ -185,6 +194,11 @@ def request_attributes(
 
 # --- response -------------------------------------------------------------------------------------------
 
+_FINISH_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
+_RESPONSE_MODEL_KEYS: Final = ("model_name", "model", "model_id")
+# Message ids LangChain makes up (``run-<uuid>``, ``lc_run--<uuid>``) are not the provider's response id.
+_LANGCHAIN_ID_PREFIXES: Final = ("run-", "lc_")
+
 
 def _generations(response: Any) -> Iterator[Any]:
     generations = getattr(response, "generations", None)
@@ -195,22 +209,59 @@ def _generations(response: Any) -> Iterator[Any]:
             yield from per_prompt
 
 
-def _message_usage(usage: Any) -> Usage | None:
-    if not isinstance(usage, Mapping):
-        return None
-    found = Usage()
-    found.input_tokens = count(usage.get("input_tokens")) or 0
-    found.output_tokens = count(usage.get("output_tokens")) or 0
-    total = count(usage.get("total_tokens"))
-    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
-    details = usage.get("input_token_details")
-    if isinstance(details, Mapping):
-        found.cache_read_input_tokens = count(details.get("cache_read")) or 0
-        found.cache_write_input_tokens = count(details.get("cache_creation")) or 0
-    details = usage.get("output_token_details")
-    if isinstance(details, Mapping):
-        found.reasoning_output_tokens = count(details.get("reasoning")) or 0
-    return found
+def _metadata_of(generation: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    message = getattr(generation, "message", None)
+    response_metadata = getattr(message, "response_metadata", None)
+    info = getattr(generation, "generation_info", None)
+    return (
+        response_metadata if isinstance(response_metadata, Mapping) else {},
+        info if isinstance(info, Mapping) else {},
+    )
+
+
+def _llm_output(response: Any) -> Mapping[str, Any]:
+    llm_output = getattr(response, "llm_output", None)
+    return llm_output if isinstance(llm_output, Mapping) else {}
+
+
+def _first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
+    for source in sources:
+        for key in keys:
+            found = _text(source.get(key))
+            if found:
+                return found
+    return None
+
+
+def response_model(response: Any) -> str | None:
+    """The model that answered: ``response_metadata``, then ``generation_info``, then ``llm_output``."""
+    for generation in _generations(response):
+        found = _first_text(_metadata_of(generation), _RESPONSE_MODEL_KEYS)
+        if found:
+            return found
+    return _first_text((_llm_output(response),), _RESPONSE_MODEL_KEYS)
+
+
+def response_id(response: Any) -> str | None:
+    """The provider's response id (``chatcmpl-…``, ``msg_…``), never an id LangChain made up."""
+    for generation in _generations(response):
+        found = _first_text(_metadata_of(generation), ("id",))
+        if found:
+            return found
+        message_id = _text(getattr(getattr(generation, "message", None), "id", None))
+        if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
+            return message_id
+    return _first_text((_llm_output(response),), ("id",))
+
+
+def finish_reasons(response: Any) -> list[str]:
+    """One finish reason per generation that reports one, in order."""
+    reasons: list[str] = []
+    for generation in _generations(response):
+        found = _first_text(_metadata_of(generation), _FINISH_KEYS)
+        if found:
+            reasons.append(found)
+    return reasons
 
 
 def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
@@ -221,11 +272,43 @@ def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
     return None
 
 
-def _provider_usage(usage: Any) -> Usage | None:
-    """Read the raw usage shapes providers put in ``llm_output`` (OpenAI, Anthropic, Bedrock, Gemini, Ollama)."""
+def _message_usage(usage: Any) -> Usage | None:
+    """Read LangChain's normalised ``usage_metadata`` (``UsageMetadata``); ``None`` when it has no counts."""
     if not isinstance(usage, Mapping):
         return None
-    found = Usage()
+    input_tokens = count(usage.get("input_tokens"))
+    output_tokens = count(usage.get("output_tokens"))
+    if input_tokens is None and output_tokens is None:
+        return None
+    found = Usage(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0)
+    total = count(usage.get("total_tokens"))
+    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
+    details = usage.get("input_token_details")
+    if isinstance(details, Mapping):
+        found.cache_read_input_tokens = count(details.get("cache_read")) or 0
+        written = _first_count(details, "cache_creation", "cache_write")
+        if written is None:  # Anthropic may report only the per-lifetime buckets
+            written = sum(
+                count(value) or 0
+                for key, value in details.items()
+                if isinstance(key, str) and key.startswith("ephemeral_")
+            )
+        found.cache_write_input_tokens = written
+    details = usage.get("output_token_details")
+    if isinstance(details, Mapping):
+        found.reasoning_output_tokens = count(details.get("reasoning")) or 0
+    return found
+
+
+def _provider_usage(usage: Any) -> Usage | None:
+    """Read the raw usage shapes providers put in ``llm_output`` (OpenAI, Anthropic, Bedrock, Gemini, Ollama).
+
+    Totals follow the conventions: input includes cached tokens and output includes reasoning tokens, so
+    Anthropic's and Bedrock's uncached ``input_tokens`` get their cache counts added, and Gemini's candidate
+    count gets its thought tokens added.
+    """
+    if not isinstance(usage, Mapping):
+        return None
     input_tokens = _first_count(
         usage, "prompt_tokens", "input_tokens", "inputTokens", "prompt_token_count", "prompt_eval_count"
     )
@@ -234,31 +317,45 @@ def _provider_usage(usage: Any) -> Usage | None:
     )
     if input_tokens is None and output_tokens is None:
         return None
-    found.input_tokens = input_tokens or 0
-    found.output_tokens = output_tokens or 0
-    total = _first_count(usage, "total_tokens", "totalTokens", "total_token_count")
-    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
+    found = Usage(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0)
     prompt_details = usage.get("prompt_tokens_details")
-    if isinstance(prompt_details, Mapping):
+    if isinstance(prompt_details, Mapping):  # OpenAI: prompt_tokens already includes cached ones
         found.cache_read_input_tokens = count(prompt_details.get("cached_tokens")) or 0
     else:
         found.cache_read_input_tokens = (
-            _first_count(usage, "cache_read_input_tokens", "cacheReadInputTokens", "cached_content_token_count")
+            _first_count(
+                usage, "cache_read_input_tokens", "cacheReadInputTokens", "cached_content_token_count"
+            )
             or 0
         )
     found.cache_write_input_tokens = (
         _first_count(usage, "cache_creation_input_tokens", "cacheWriteInputTokens", "cache_write_tokens") or 0
     )
+    if _first_count(usage, "prompt_tokens", "prompt_token_count") is None and (
+        _first_count(usage, "input_tokens", "inputTokens") is not None
+    ):
+        found.input_tokens += found.cache_read_input_tokens + found.cache_write_input_tokens
     completion_details = usage.get("completion_tokens_details")
-    if isinstance(completion_details, Mapping):
+    if isinstance(completion_details, Mapping):  # OpenAI: completion_tokens already includes reasoning
         found.reasoning_output_tokens = count(completion_details.get("reasoning_tokens")) or 0
     else:
-        found.reasoning_output_tokens = _first_count(usage, "thoughts_token_count", "reasoning_tokens") or 0
+        thoughts = count(usage.get("thoughts_token_count"))
+        if thoughts is not None:  # Gemini: candidates exclude thoughts
+            found.reasoning_output_tokens = thoughts
+            found.output_tokens += thoughts
+        else:
+            found.reasoning_output_tokens = count(usage.get("reasoning_tokens")) or 0
+    total = _first_count(usage, "total_tokens", "totalTokens", "total_token_count")
+    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
     return found
 
 
 def response_usage(response: Any) -> Usage | None:
-    """Sum ``usage_metadata`` over the generations, else read ``llm_output``'s provider usage."""
+    """Sum ``usage_metadata`` over the generations, else read ``llm_output``'s provider usage.
+
+    ``usage_metadata`` is LangChain's provider-agnostic shape and the only one present when streaming (it
+    comes from the usage chunk); ``llm_output`` is the fallback for integrations that do not fill it.
+    """
     total: Usage | None = None
     for generation in _generations(response):
         usage = _message_usage(getattr(getattr(generation, "message", None), "usage_metadata", None))
@@ -269,10 +366,15 @@ def response_usage(response: Any) -> Usage | None:
                 total.add(usage)
     if total is not None:
         return total
-    llm_output = getattr(response, "llm_output", None)
-    if isinstance(llm_output, Mapping):
-        for key in ("token_usage", "usage", "usage_metadata"):
-            found = _provider_usage(llm_output.get(key))
+    llm_output = _llm_output(response)
+    for key in ("token_usage", "usage", "usage_metadata"):
+        found = _provider_usage(llm_output.get(key))
+        if found is not None:
+            return found
+    # Ollama-style integrations report raw counts in the generation's metadata only.
+    for generation in _generations(response):
+        for source in _metadata_of(generation):
+            found = _provider_usage(source)
             if found is not None:
                 return found
     return None
@@ -297,56 +399,17 @@ def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
     into[sc.USAGE_TOTAL_TOKENS] = usage.total_tokens
 
 
-def _metadata_of(generation: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    message = getattr(generation, "message", None)
-    response_metadata = getattr(message, "response_metadata", None)
-    info = getattr(generation, "generation_info", None)
-    return (
-        response_metadata if isinstance(response_metadata, Mapping) else {},
-        info if isinstance(info, Mapping) else {},
-    )
-
-
-_FINISH_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
-_RESPONSE_MODEL_KEYS: Final = ("model_name", "model", "model_id")
-
-
 def response_attributes(response: Any, into: Attributes) -> Usage | None:
     """Add response model, id, finish reasons and token usage to ``into``; return the usage found."""
-    finish_reasons: list[str] = []
-    response_model: str | None = None
-    response_id: str | None = None
-    for generation in _generations(response):
-        response_metadata, info = _metadata_of(generation)
-        for source in (response_metadata, info):
-            for key in _FINISH_KEYS:
-                reason = _text(source.get(key))
-                if reason:
-                    finish_reasons.append(reason)
-                    break
-            else:
-                continue
-            break
-        if response_model is None:
-            for source in (response_metadata, info):
-                for key in _RESPONSE_MODEL_KEYS:
-                    response_model = _text(source.get(key))
-                    if response_model:
-                        break
-                if response_model:
-                    break
-        if response_id is None:
-            response_id = _text(response_metadata.get("id")) or _text(info.get("id"))
-    llm_output = getattr(response, "llm_output", None)
-    if isinstance(llm_output, Mapping):
-        response_model = response_model or _text(llm_output.get("model_name")) or _text(llm_output.get("model"))
-        response_id = response_id or _text(llm_output.get("id"))
-    if response_model:
-        into[sc.GEN_AI_RESPONSE_MODEL] = response_model
-    if response_id:
-        into[sc.GEN_AI_RESPONSE_ID] = response_id
-    if finish_reasons:
-        into[sc.GEN_AI_RESPONSE_FINISH_REASONS] = finish_reasons
+    model = response_model(response)
+    if model:
+        into[sc.GEN_AI_RESPONSE_MODEL] = model
+    found_id = response_id(response)
+    if found_id:
+        into[sc.GEN_AI_RESPONSE_ID] = found_id
+    reasons = finish_reasons(response)
+    if reasons:
+        into[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     usage = response_usage(response)
     if usage is not None:
         usage_attributes(usage, into)

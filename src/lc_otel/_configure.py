@@ -1,0 +1,307 @@
+"""``configure()``: a TracerProvider that exports to an OTLP backend, or to a local file when there is none.
+
+Precedence, highest first: an explicit argument, an ``LC_OTEL_*`` variable, a standard ``OTEL_*`` variable,
+the default. A bad value logs one warning and falls back; ``configure`` never raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Final, Literal
+from urllib.parse import urlsplit
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.util.re import parse_env_headers
+from opentelemetry.util.types import AttributeValue
+
+from lc_otel._guard import report_internal_error
+from lc_otel._pipeline import BoundedBatchProcessor, ExportGuard
+from lc_otel._settings import env_bool, env_number
+
+logger: Final = logging.getLogger("lc_otel")
+
+Protocol = Literal["grpc", "http/protobuf"]
+
+# --- the variables (docs/export.md has them in one table) ----------------------------------------------
+
+LC_OTEL_ENDPOINT: Final = "LC_OTEL_ENDPOINT"
+"""Like ``OTEL_EXPORTER_OTLP_ENDPOINT`` (a base URL; ``/v1/traces`` is added for HTTP), but wins over it."""
+
+LC_OTEL_PROTOCOL: Final = "LC_OTEL_PROTOCOL"
+"""``grpc`` or ``http/protobuf``; wins over ``OTEL_EXPORTER_OTLP_PROTOCOL``."""
+
+LC_OTEL_EXPORT_FILE: Final = "LC_OTEL_EXPORT_FILE"
+"""The OTLP-JSON-lines file spans go to when no endpoint is configured. Default ``lc-otel-spans.jsonl``."""
+
+LC_OTEL_EXPORT_TIMEOUT: Final = "LC_OTEL_EXPORT_TIMEOUT"
+"""Seconds one export may take, retries included. Default 3."""
+
+LC_OTEL_RETRY_AFTER: Final = "LC_OTEL_RETRY_AFTER"
+"""Seconds to stop exporting after a failed export (spans meanwhile are dropped and counted). Default 5."""
+
+LC_OTEL_SHUTDOWN_TIMEOUT: Final = "LC_OTEL_SHUTDOWN_TIMEOUT"
+"""Seconds the final flush at interpreter exit may take, whatever the backend does. Default 4."""
+
+OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
+OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
+OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
+OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
+
+DEFAULT_EXPORT_FILE: Final = "lc-otel-spans.jsonl"
+DEFAULT_SERVICE_NAME: Final = "langchain-app"
+_TRACES_PATH: Final = "/v1/traces"
+_GRPC_PORT: Final = 4317
+_PROTOCOLS: Final[tuple[Protocol, ...]] = ("grpc", "http/protobuf")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportTarget:
+    """Where spans go: an OTLP endpoint (``protocol`` set) or a file (``path`` set)."""
+
+    protocol: Protocol | None = None
+    endpoint: str | None = None
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def description(self) -> str:
+        """The endpoint URL or the file path, for log records."""
+        return self.endpoint or self.path or "?"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+    """The first ``(value, source)`` whose value is set."""
+    for value, source in candidates:
+        if value:
+            return value, source
+    return None, ""
+
+
+def _valid_url(value: str, source: str) -> str | None:
+    url = value if "://" in value else f"http://{value}"  # a bare host:port means a local plain-text collector
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        logger.warning("lc_otel: %s=%r is not an http(s) URL; ignoring it", source, value)
+        return None
+    return url
+
+
+def _protocol(explicit: str | None, endpoint: str | None) -> Protocol:
+    value, source = _first(
+        (explicit, "protocol"),
+        (_env(LC_OTEL_PROTOCOL), LC_OTEL_PROTOCOL),
+        (_env(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL), OTEL_EXPORTER_OTLP_TRACES_PROTOCOL),
+        (_env(OTEL_EXPORTER_OTLP_PROTOCOL), OTEL_EXPORTER_OTLP_PROTOCOL),
+    )
+    inferred: Protocol = "http/protobuf"
+    if endpoint is not None and urlsplit(endpoint).port == _GRPC_PORT:
+        inferred = "grpc"  # 4317 is OTLP/gRPC's port everywhere; HTTP/protobuf there could only fail
+    if value is None:
+        return inferred
+    normalised = value.strip().lower()
+    for protocol in _PROTOCOLS:
+        if normalised == protocol or (normalised == "http" and protocol == "http/protobuf"):
+            return protocol
+    logger.warning("lc_otel: %s=%r is not supported (grpc, http/protobuf); using %r", source, value, inferred)
+    return inferred
+
+
+def _headers(explicit: Mapping[str, str] | str | None) -> dict[str, str]:
+    if isinstance(explicit, Mapping):
+        return {str(k): str(v) for k, v in explicit.items()}
+    raw, _ = _first(
+        (explicit, "headers"),
+        (_env(OTEL_EXPORTER_OTLP_TRACES_HEADERS), OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+        (_env(OTEL_EXPORTER_OTLP_HEADERS), OTEL_EXPORTER_OTLP_HEADERS),
+    )
+    return dict(parse_env_headers(raw, liberal=True)) if raw else {}
+
+
+def resolve_target(
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | str | None = None,
+    export_file: str | os.PathLike[str] | None = None,
+) -> ExportTarget:
+    """Decide where spans go, from the arguments and the environment.
+
+    ``endpoint`` and ``LC_OTEL_ENDPOINT`` mean what ``OTEL_EXPORTER_OTLP_ENDPOINT`` means: for HTTP a base URL
+    gets ``/v1/traces`` appended, a URL already ending in it is used as is. ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
+    is used as is. With no endpoint anywhere (or an explicit ``export_file``), spans go to a file.
+    """
+    if export_file is not None:
+        return ExportTarget(path=os.fspath(export_file))
+    signal_specific = False
+    url: str | None = None
+    for value, source in (
+        (endpoint, "endpoint"),
+        (_env(LC_OTEL_ENDPOINT), LC_OTEL_ENDPOINT),
+        (_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+        (_env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
+    ):
+        if value and value.strip():
+            url = _valid_url(value.strip(), source)
+            if url is not None:
+                signal_specific = source == OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                break
+    if url is None:
+        return ExportTarget(path=_env(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE)
+    chosen = _protocol(protocol, url)
+    if chosen == "http/protobuf" and not signal_specific and not url.rstrip("/").endswith(_TRACES_PATH):
+        url = url.rstrip("/") + _TRACES_PATH
+    return ExportTarget(protocol=chosen, endpoint=url, headers=_headers(headers))
+
+
+def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
+    if target.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(endpoint=target.endpoint, headers=dict(target.headers), timeout=timeout)
+    if target.protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        return HttpExporter(endpoint=target.endpoint, headers=dict(target.headers), timeout=timeout)
+    from lc_otel._file_export import file_exporter
+
+    return file_exporter(target.path or DEFAULT_EXPORT_FILE)
+
+
+def _resource(service_name: str | None, attributes: Mapping[str, AttributeValue] | None) -> Resource:
+    """``Resource.create`` reads ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` itself."""
+    attrs: dict[str, AttributeValue] = dict(attributes or {})
+    if service_name:
+        attrs[SERVICE_NAME] = service_name
+    resource = Resource.create(attrs)
+    if not service_name and str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    return resource
+
+
+def build_processor(
+    target: ExportTarget, *, timeout: float | None = None, retry_after: float | None = None
+) -> BoundedBatchProcessor | None:
+    """The bounded batch processor and guarded exporter for ``target`` (``None`` if it cannot be built)."""
+    exporter = _exporter(
+        target, timeout if timeout is not None else env_number(LC_OTEL_EXPORT_TIMEOUT, 3.0, minimum=0.1)
+    )
+    if exporter is None:
+        return None
+    guard = ExportGuard(
+        exporter,
+        target=target.description,
+        retry_after=retry_after if retry_after is not None else env_number(LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0),
+    )
+    queue = int(env_number(OTEL_BSP_MAX_QUEUE_SIZE, 2048, minimum=1))
+    batch = int(env_number(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512, minimum=1))
+    return BoundedBatchProcessor(
+        guard,
+        max_queue_size=queue,
+        max_export_batch_size=min(batch, queue),
+        shutdown_timeout=env_number(LC_OTEL_SHUTDOWN_TIMEOUT, 4.0, minimum=0.0),
+    )
+
+
+_lock = threading.Lock()
+_configured: TracerProvider | None = None
+
+
+def configure(
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | str | None = None,
+    *,
+    export_file: str | os.PathLike[str] | None = None,
+    resource_attributes: Mapping[str, AttributeValue] | None = None,
+    timeout: float | None = None,
+    force: bool = False,
+) -> trace.TracerProvider:
+    """Set up OpenTelemetry export for the process and return the tracer provider.
+
+    Creates an SDK ``TracerProvider`` with a Resource (``service.name`` and ``OTEL_RESOURCE_ATTRIBUTES``), a
+    bounded batch processor and an OTLP exporter over gRPC or HTTP/protobuf, and installs it as the global
+    provider. With no endpoint configured anywhere the spans go to a local OTLP-JSON-lines file instead
+    (``LC_OTEL_EXPORT_FILE``, default ``lc-otel-spans.jsonl``; needs the ``lc-otel[file]`` extra). Spans are
+    flushed at interpreter exit; an unreachable backend delays that by at most ``LC_OTEL_SHUTDOWN_TIMEOUT``.
+
+    If the application already installed its own provider, it is left alone and returned; with
+    ``force=True`` lc_otel's exporter is added to it (an SDK provider) instead. A second call returns the
+    provider of the first.
+
+    Args:
+        service_name: ``service.name``; else ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
+            ``langchain-app``.
+        endpoint: What ``OTEL_EXPORTER_OTLP_ENDPOINT`` means: for HTTP a base URL gets ``/v1/traces`` appended,
+            a URL already ending in it is used as is.
+        protocol: ``grpc`` or ``http/protobuf``; else the variables; else ``grpc`` for port 4317 and
+            ``http/protobuf`` otherwise.
+        headers: Request headers (authentication), as a mapping or ``k1=v1,k2=v2``.
+        export_file: Write spans to this OTLP-JSON-lines file, whatever endpoint is configured.
+        resource_attributes: More resource attributes (``OTEL_RESOURCE_ATTRIBUTES`` is read too).
+        timeout: Seconds one export may take (``LC_OTEL_EXPORT_TIMEOUT``, default 3).
+        force: Add lc_otel's export to a provider the application installed, instead of leaving it alone.
+
+    Returns:
+        The global tracer provider after the call. Never raises.
+    """
+    global _configured  # noqa: PLW0603 - one provider per process, like OpenTelemetry's own global
+    try:
+        with _lock:
+            current = trace.get_tracer_provider()
+            if _configured is not None and not force:
+                return _configured
+            if env_bool(OTEL_SDK_DISABLED, False):
+                logger.info("lc_otel: %s is set; not exporting spans", OTEL_SDK_DISABLED)
+                return current
+            target = resolve_target(endpoint, protocol, headers, export_file)
+            owned = not isinstance(current, trace.ProxyTracerProvider)
+            if owned and not force:
+                logger.info(
+                    "lc_otel: the application already set a tracer provider; leaving it alone "
+                    "(configure(force=True) adds lc_otel's exporter to it)"
+                )
+                return current
+            processor = build_processor(target, timeout=timeout)
+            if owned and isinstance(current, TracerProvider):
+                if processor is not None:
+                    current.add_span_processor(processor)
+                return current
+            provider = TracerProvider(resource=_resource(service_name, resource_attributes))
+            if processor is not None:
+                provider.add_span_processor(processor)
+            if owned:
+                logger.warning(
+                    "lc_otel: the application's tracer provider is not an SDK one; "
+                    "lc_otel's provider is returned but not installed globally"
+                )
+                return provider
+            trace.set_tracer_provider(provider)
+            _configured = provider
+            logger.info("lc_otel: exporting spans to %s", target.description)
+            return provider
+    except Exception as error:  # noqa: BLE001 - configuration must never break the application
+        report_internal_error("configure", error)
+        return trace.get_tracer_provider()

@@ -28,19 +28,35 @@ _SECRET_TEXT: Final = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
 )
 _MAX_DEPTH: Final = 32
+_MATCH_MARGIN: Final = 512
+"""Characters kept past the length limit before redaction, so a secret cut in half is still matched."""
 
 
 class Redactor:
     """Replaces secrets in text and in nested values."""
 
-    def __init__(self, extra_patterns: Sequence[re.Pattern[str]] = ()) -> None:
+    def __init__(self, extra_patterns: Sequence[re.Pattern[str]] = (), *, max_length: int | None = None) -> None:
         self._patterns = (*_SECRET_TEXT, *extra_patterns)
+        # Work on enormous values is bounded: text past what can be kept (plus a margin, so a secret that
+        # straddles the cut is still recognised and redacted whole) is dropped before the patterns run, and
+        # collections keep at most this many items (each item renders as at least one character).
+        self._limit = None if max_length is None else max(1, max_length)
 
     def text(self, value: str) -> str:
         """Replace every credential-looking match in ``value``."""
+        if self._limit is not None and len(value) > self._limit + _MATCH_MARGIN:
+            value = value[: self._limit + _MATCH_MARGIN]
         for pattern in self._patterns:
             value = pattern.sub(REDACTED, value)
         return value
+
+    def _items(self, items: Any) -> list[Any]:
+        taken: list[Any] = []
+        for item in items:
+            if self._limit is not None and len(taken) >= self._limit:
+                break
+            taken.append(item)
+        return taken
 
     def value(self, value: Any, depth: int = 0) -> Any:
         """Return a JSON-friendly copy of ``value`` with secrets replaced; cycles and depth are cut."""
@@ -59,11 +75,11 @@ class Redactor:
             if value.get("type") == "secret" and value.get("lc") == 1:  # LangChain's serialized secret
                 return REDACTED
             return {
-                str(k): REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) else self.value(v, depth + 1)
-                for k, v in list(value.items())
+                coerce_text(k): REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) else self.value(v, depth + 1)
+                for k, v in self._items(value.items())
             }
         if isinstance(value, list | tuple | set | frozenset):
-            return [self.value(item, depth + 1) for item in list(value)]
+            return [self.value(item, depth + 1) for item in self._items(value)]
         dumped = _model_dump(value)
         if dumped is not None:
             return self.value(dumped, depth + 1)
@@ -102,7 +118,21 @@ def dump(value: Any, redactor: Redactor, max_length: int) -> str:
 
 # --- the GenAI message shape ----------------------------------------------------------------------------
 
-_ROLES: Final = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
+_ROLES: Final = {
+    "human": "user",
+    "ai": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function": "tool",
+    "developer": "system",
+    # Streamed messages keep their chunk class as their type.
+    "HumanMessageChunk": "user",
+    "AIMessageChunk": "assistant",
+    "SystemMessageChunk": "system",
+    "ToolMessageChunk": "tool",
+    "FunctionMessageChunk": "tool",
+}
+_FINISH_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
 
 
 def _parts(message: Any, redactor: Redactor) -> list[dict[str, Any]]:
@@ -123,7 +153,13 @@ def _parts(message: Any, redactor: Redactor) -> list[dict[str, Any]]:
                     text = block.get("reasoning") or block.get("thinking") or ""
                     parts.append({"type": "reasoning", "content": redactor.text(coerce_text(text))})
                 else:
-                    parts.append({"type": "generic", "generic_type": coerce_text(kind), "content": redactor.value(block)})
+                    parts.append(
+                        {
+                            "type": "generic",
+                            "generic_type": coerce_text(kind),
+                            "content": redactor.value(block),
+                        }
+                    )
     for call in getattr(message, "tool_calls", None) or ():
         if isinstance(call, Mapping):
             parts.append(
@@ -134,7 +170,7 @@ def _parts(message: Any, redactor: Redactor) -> list[dict[str, Any]]:
                     "arguments": redactor.value(call.get("args")),
                 }
             )
-    if getattr(message, "type", None) == "tool":
+    if getattr(message, "type", None) in {"tool", "ToolMessageChunk"}:
         parts = [
             {
                 "type": "tool_call_response",
@@ -189,16 +225,26 @@ def output_messages(response: Any, redactor: Redactor) -> list[dict[str, Any]]:
             else:
                 entry = {
                     "role": "assistant",
-                    "parts": [{"type": "text", "content": redactor.text(coerce_text(getattr(generation, "text", "")))}],
+                    "parts": [
+                        {
+                            "type": "text",
+                            "content": redactor.text(coerce_text(getattr(generation, "text", ""))),
+                        }
+                    ],
                 }
-            info = getattr(generation, "generation_info", None) or {}
-            metadata = getattr(message, "response_metadata", None) or {}
-            reason = (metadata.get("finish_reason") if isinstance(metadata, Mapping) else None) or (
-                info.get("finish_reason") if isinstance(info, Mapping) else None
-            )
-            entry["finish_reason"] = reason if isinstance(reason, str) else "stop"
+            entry["finish_reason"] = _finish_reason(generation, message)
             out.append(entry)
     return out
+
+
+def _finish_reason(generation: Any, message: Any) -> str:
+    for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
+        if isinstance(source, Mapping):
+            for key in _FINISH_KEYS:
+                reason = source.get(key)
+                if isinstance(reason, str) and reason:
+                    return reason
+    return "stop"
 
 
 def messages_json(messages: list[dict[str, Any]], max_length: int) -> str:

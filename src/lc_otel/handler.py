@@ -61,7 +61,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._settings = resolved
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
-        self._redactor = _content.Redactor(resolved.redact_patterns)
+        self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
 

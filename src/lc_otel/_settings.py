@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 logger: Final = logging.getLogger("lc_otel")
 
@@ -124,6 +124,10 @@ class Settings:
 
     redact_patterns: tuple[re.Pattern[str], ...] = ()
     """Extra patterns replaced by ``[REDACTED]`` in captured content."""
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes) if changes else self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

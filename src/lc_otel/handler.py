@@ -8,6 +8,7 @@ attaches a context inside a callback (see ``docs/design.md``), so the caller's c
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,7 +41,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         tracer_provider: The provider to create spans with; the global one when ``None``.
         capture_content: Record prompts, completions, inputs and outputs. ``None`` reads
             ``LC_OTEL_CAPTURE_CONTENT`` / ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (off by default).
-        settings: Every other option; read from the environment when ``None``.
+        max_content_length: Characters kept of each captured value (``LC_OTEL_MAX_CONTENT_LENGTH``, 8192).
+        max_open_runs: Open runs tracked at once before the oldest is evicted (``LC_OTEL_MAX_OPEN_RUNS``, 10000).
+        max_run_age: Seconds a run may stay open before it is evicted (``LC_OTEL_MAX_RUN_AGE``, 3600).
+        stream_chunk_events: Record one span event per streamed chunk (``LC_OTEL_STREAM_CHUNK_EVENTS``, off).
+        redact_patterns: Extra regular expressions whose matches are redacted in captured content
+            (``LC_OTEL_REDACT_PATTERNS``).
+        settings: All of the above at once; read from the environment when ``None``. Explicit keyword
+            arguments win over it.
     """
 
     # Called inline, in the caller's thread and task: the cheapest dispatch and a deterministic event order.
@@ -52,12 +60,25 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         tracer_provider: TracerProvider | None = None,
         *,
         capture_content: bool | None = None,
+        max_content_length: int | None = None,
+        max_open_runs: int | None = None,
+        max_run_age: float | None = None,
+        stream_chunk_events: bool | None = None,
+        redact_patterns: Sequence[str | re.Pattern[str]] | None = None,
         settings: Settings | None = None,
     ) -> None:
         super().__init__()
-        resolved = settings or Settings.from_env()
-        if capture_content is not None and capture_content != resolved.capture_content:
-            resolved = Settings(**{**_settings_fields(resolved), "capture_content": capture_content})
+        overrides: dict[str, Any] = {
+            "capture_content": capture_content,
+            "max_content_length": max_content_length,
+            "max_open_runs": max_open_runs,
+            "max_run_age": max_run_age,
+            "stream_chunk_events": stream_chunk_events,
+            "redact_patterns": None if redact_patterns is None else tuple(re.compile(p) for p in redact_patterns),
+        }
+        resolved = (settings or Settings.from_env()).replace(
+            **{key: value for key, value in overrides.items() if value is not None}
+        )
         self._settings = resolved
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
@@ -571,12 +592,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             with contextlib.suppress(Exception):
                 attributes[sc.ERROR_TYPE] = _errors.error_type(outcome.exception())
         run.span.add_event(sc.EVENT_RETRY, attributes)
-
-
-def _settings_fields(settings: Settings) -> dict[str, Any]:
-    import dataclasses
-
-    return {field.name: getattr(settings, field.name) for field in dataclasses.fields(settings)}
 
 
 __all__ = ["OpenTelemetryCallbackHandler"]

@@ -75,7 +75,9 @@ class OpenAIServer:
         """Listen on 127.0.0.1, on a free port, in a daemon thread."""
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="openai-server", daemon=True
+        )
         self._thread.start()
         return self
 

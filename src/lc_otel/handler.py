@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from lc_otel import _content, _errors, _genai
+from lc_otel import _content, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, metadata_attributes, run_name, tag_attributes
 from lc_otel._guard import guarded
@@ -85,6 +85,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
+        _owners.register(self)
 
     # One handler instance must stay one span table, even when LangChain deep-copies a config.
     def __copy__(self) -> OpenTelemetryCallbackHandler:
@@ -102,6 +103,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     def open_runs(self) -> int:
         """How many runs are started and not yet ended."""
         return len(self._runs)
+
+    def tracks(self, run_id: UUID) -> bool:
+        """Whether the run ``run_id`` is open in this handler."""
+        return self._runs.get(run_id) is not None
 
     def span_for(self, run_id: UUID) -> trace.Span | None:
         """Return the span of the open run ``run_id``, if any."""
@@ -132,6 +137,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         agent_name: str | None = None,
     ) -> Run | None:
         if self._runs.get(run_id) is not None:  # a duplicate start: keep the first, drop this one
+            return None
+        if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
         parent, ended_parent = self._runs.parent_of(parent_run_id)
         if parent is not None:

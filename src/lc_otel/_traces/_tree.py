@@ -83,8 +83,9 @@ def _is_ancestor(node: Node, candidate: Node, by_id: Mapping[str, Node]) -> bool
     return False
 
 
-def _start_key(node: Node) -> tuple[int, str]:
-    return (node.span.start_ns if node.span.start_ns is not None else 0, node.span.name)
+def _start_key(node: Node) -> int:
+    # Sorting is stable: spans that start together keep the order the source gave them.
+    return node.span.start_ns if node.span.start_ns is not None else 0
 
 
 def format_duration(nanos: int | None) -> str:

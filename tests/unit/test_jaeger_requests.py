@@ -57,7 +57,7 @@ class Jaeger:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def params(self, index: int = -1) -> dict[str, str]:
         pairs = self.requests[index][1]
@@ -144,10 +144,7 @@ def test_v3_answer_is_drawn_as_a_tree(jaeger: Jaeger, capsys: pytest.CaptureFixt
     jaeger.routes["/api/v3/traces"] = (200, "application/json", fixture_text("FindTraces.json"))
     assert main(["traces", "--jaeger", jaeger.url]) == 0
     out, _ = capsys.readouterr()
-    assert out == (
-        "trace 00000000000000000000000000000001  1 span  ?  1 error\n"
-        "└─ » foobar  ?  ERROR\n"
-    )
+    assert out == ("trace 00000000000000000000000000000001  1 span  ?  1 error\n└─ » foobar  ?  ERROR\n")
     params = jaeger.params()
     assert "query.attributes" not in params
     assert "query.serviceName" not in params
@@ -161,9 +158,7 @@ def test_v3_multi_trace_answer_is_filtered_per_span_and_printed_as_json(
 ) -> None:
     body = json.dumps({"result": json.loads(fixture_text("otel_traces_01.json"))})
     jaeger.routes["/api/v3/traces"] = (200, "application/json", body)
-    code = main(
-        ["traces", "--jaeger", jaeger.url, "--service", "service-x", "--attr", "temperature=72.5", "--json"]
-    )
+    code = main(["traces", "--jaeger", jaeger.url, "--service", "service-x", "--attr", "temperature=72.5", "--json"])
     assert code == 0
     out, _ = capsys.readouterr()
     result = json.loads(out)
@@ -213,8 +208,7 @@ def test_old_v3_server_falls_back_to_v1_search(jaeger: Jaeger, capsys: pytest.Ca
     assert end - start == 48 * 3600 * 1_000_000
     out, _ = capsys.readouterr()
     assert out == (
-        "trace 83a9efd15c1c98a977e0711cc93ee28b  service telemetrygen  1 span  0.12 ms\n"
-        "└─ » okey-dokey-0  0.12 ms\n"
+        "trace 83a9efd15c1c98a977e0711cc93ee28b  service telemetrygen  1 span  0.12 ms\n└─ » okey-dokey-0  0.12 ms\n"
     )
 
 
@@ -235,6 +229,7 @@ def test_v1_no_match_is_an_empty_answer(jaeger: Jaeger, capsys: pytest.CaptureFi
     assert main(["traces", "--jaeger", jaeger.url, "--service", "svc", "--tag", "production", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == {"traces": []}
+    assert err == "lc-otel: no matching spans\n"
     assert json.loads(jaeger.params()["tags"]) == {"langchain.tag.production": "true"}
 
 
@@ -268,7 +263,8 @@ def test_v1_error_envelope_is_reported(jaeger: Jaeger, capsys: pytest.CaptureFix
     jaeger.routes["/api/traces"] = (
         400,
         "text/plain; charset=utf-8",
-        '{"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":400,"msg":"parameter \'service\' is required"}]}\n',
+        '{"data":null,"total":0,"limit":0,"offset":0,'
+        '"errors":[{"code":400,"msg":"parameter \'service\' is required"}]}\n',
     )
     assert main(["traces", "--jaeger", jaeger.url, "--service", "x"]) == 1
     _, err = capsys.readouterr()

@@ -48,7 +48,7 @@ def read_spans_file(path: str | os.PathLike[str]) -> FileContents:
                 continue
             seen += 1
             try:
-                spans.extend(parse_traces_data(json.loads(raw.decode("utf-8"))))
+                spans.extend(parse_traces_data(json.loads(raw.strip().decode("utf-8"))))
             except UnicodeDecodeError:
                 bad.append(BadLine(number, "not UTF-8 text"))
             except json.JSONDecodeError as exc:

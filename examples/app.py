@@ -24,7 +24,7 @@ def main() -> None:
         run_name="colour_chain", tags=["example"], metadata={"app": "examples/app.py"}
     )
     for thing in sys.argv[1:] or ["sky", "grass"]:
-        print(thing, "->", chain.invoke({"thing": thing}))
+        print(thing, "->", chain.invoke({"thing": thing}, {"metadata": {"thing": thing}}))
 
 
 if __name__ == "__main__":

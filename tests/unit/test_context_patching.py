@@ -1,0 +1,160 @@
+"""The context-propagation patch: idempotent, reversible, opt-out, and harmless when lc_otel's part fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import config as lc_config
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from lc_otel import OpenTelemetryCallbackHandler, _context
+from lc_otel._settings import Settings
+from tests.support.models import UsageChatModel, reply
+from tests.support.spans import by_name, parent_id, span_id
+
+_ORIGINAL_SET_CONFIG = lc_config.__dict__["_set_config_context"]
+_ORIGINAL_GENERATE = BaseChatModel.__dict__["_generate_with_cache"]
+_ORIGINAL_STREAM = BaseChatModel.__dict__["stream"]
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    _context.reset()
+    yield
+    _context.reset()
+
+
+def nests(provider: TracerProvider, exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler) -> bool:
+    """Whether a user span inside a lambda lands under the lambda's span."""
+    tracer = provider.get_tracer("user")
+
+    def step(x: int) -> int:
+        with tracer.start_as_current_span("user.step"):
+            return x
+
+    exporter.clear()
+    RunnableLambda(step).invoke(1, {"callbacks": [handler]})
+    spans = exporter.get_finished_spans()
+    return parent_id(by_name(spans, "user.step")) == span_id(by_name(spans, "step"))
+
+
+def test_install_is_idempotent_and_uninstall_restores_the_originals() -> None:
+    assert _context.install()
+    first = lc_config.__dict__["_set_config_context"]
+    assert first is not _ORIGINAL_SET_CONFIG
+    assert _context.install()
+    assert lc_config.__dict__["_set_config_context"] is first  # not wrapped twice
+    _context.uninstall()
+    assert not _context.is_installed()
+    assert lc_config.__dict__["_set_config_context"] is _ORIGINAL_SET_CONFIG
+    assert BaseChatModel.__dict__["_generate_with_cache"] is _ORIGINAL_GENERATE
+    assert BaseChatModel.__dict__["stream"] is _ORIGINAL_STREAM
+
+
+def test_a_handler_turns_propagation_on_by_default(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
+    assert _context.is_installed()
+    assert nests(provider, exporter, handler)
+
+
+def test_environment_opt_out(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    monkeypatch.setenv(_context.LC_OTEL_PROPAGATE_CONTEXT, "false")
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
+    assert not _context.is_installed()
+    assert lc_config.__dict__["_set_config_context"] is _ORIGINAL_SET_CONFIG
+    assert not nests(provider, exporter, handler)
+
+
+def test_explicit_uninstall_is_not_undone_by_a_new_handler(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    _context.install()
+    _context.uninstall()
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
+    assert not _context.is_installed()
+    assert not nests(provider, exporter, handler)
+
+
+def test_someone_wrapping_after_us_keeps_working_after_uninstall(
+    provider: TracerProvider, exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler
+) -> None:
+    _context.install()
+    ours = lc_config.__dict__["_set_config_context"]
+    calls: list[int] = []
+
+    def theirs(config: Any, *args: Any) -> Any:
+        calls.append(1)
+        return ours(config, *args)
+
+    lc_config._set_config_context = theirs  # type: ignore[attr-defined]
+    try:
+        _context.uninstall()
+        assert lc_config.__dict__["_set_config_context"] is theirs  # left in place
+        assert not nests(provider, exporter, handler)  # ours is now a pass-through
+        assert calls
+    finally:
+        lc_config._set_config_context = _ORIGINAL_SET_CONFIG  # type: ignore[attr-defined]
+
+
+class _BrokenLookup(OpenTelemetryCallbackHandler):
+    def span_for(self, run_id: UUID) -> trace.Span | None:
+        raise RuntimeError("lookup exploded")
+
+
+@pytest.mark.internal_errors
+def test_a_failing_lookup_falls_back_to_the_original_behaviour(
+    provider: TracerProvider, exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = _BrokenLookup(provider, settings=Settings())
+    _context.install()
+    model = UsageChatModel(responses=[reply("fine")])
+    for _ in range(3):
+        assert RunnableLambda(lambda x: x + 1).invoke(1, {"callbacks": [handler]}) == 2
+        assert model.invoke("hi", {"callbacks": [handler]}).content == "fine"
+        assert "".join(str(c.content) for c in model.stream("hi", {"callbacks": [handler]})) == "fine"
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert names.count("chat fake-model-1") == 6
+    reports = [r for r in caplog.records if r.name == "lc_otel" and "lookup exploded" in r.getMessage()]
+    # Logged once per place, not once per call.
+    assert 1 <= len(reports) <= 4
+    assert len({r.getMessage() for r in reports}) == len(reports)
+
+
+def test_user_exceptions_pass_through_unchanged(handler: OpenTelemetryCallbackHandler) -> None:
+    _context.install()
+
+    def fail(_: int) -> int:
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        RunnableLambda(fail).invoke(1, {"callbacks": [handler]})
+
+    class Failing(UsageChatModel):
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError("model down")
+
+    with pytest.raises(ValueError, match="model down"):
+        Failing(responses=[reply()]).invoke("hi", {"callbacks": [handler]})
+    with pytest.raises(ValueError, match="model down"):
+        list(Failing(responses=[reply()], disable_streaming=True).stream("hi", {"callbacks": [handler]}))
+    assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_a_run_id_the_caller_chose_is_kept(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    _context.install()
+    chosen = UUID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+    list(UsageChatModel(responses=[reply("a b")]).stream("hi", {"callbacks": [handler], "run_id": chosen}))
+    (chat,) = exporter.get_finished_spans()
+    assert chat.attributes is not None
+    assert chat.attributes["langchain.run.id"] == str(chosen)

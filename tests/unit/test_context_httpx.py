@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from langchain_openai import ChatOpenAI
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -30,8 +30,8 @@ def http_instrumentor() -> BaseInstrumentor:
     from opentelemetry.instrumentation import httpx as otel_httpx
 
     if importlib.util.find_spec("httpx2") is not None and "httpx2" in vars(base_client):
-        return otel_httpx.HTTPX2ClientInstrumentor()  # type: ignore[no-any-return]
-    return otel_httpx.HTTPXClientInstrumentor()  # type: ignore[no-any-return]
+        return otel_httpx.HTTPX2ClientInstrumentor()
+    return otel_httpx.HTTPXClientInstrumentor()
 
 
 @pytest.fixture(name="instrumented")
@@ -56,7 +56,7 @@ def model_for(server: OpenAIServer) -> ChatOpenAI:
     return ChatOpenAI(
         model="gpt-test",
         base_url=server.base_url,
-        api_key="sk-test",  # type: ignore[arg-type]
+        api_key="sk-test",
         max_retries=0,
         stream_usage=True,
     )
@@ -76,16 +76,16 @@ def test_http_span_is_a_child_of_the_chat_span(
 
     async def run_async() -> None:
         if mode == "ainvoke":
-            await model.ainvoke("hi", config)  # type: ignore[arg-type]
+            await model.ainvoke("hi", config)
         else:
-            async for _ in model.astream("hi", config):  # type: ignore[arg-type]
+            async for _ in model.astream("hi", config):
                 pass
 
     with provider.get_tracer("app").start_as_current_span("app") as app:
         if mode == "invoke":
-            model.invoke("hi", config)  # type: ignore[arg-type]
+            model.invoke("hi", config)
         elif mode == "stream":
-            assert "".join(str(c.content) for c in model.stream("hi", config)) == "Hello there friend"  # type: ignore[arg-type]
+            assert "".join(str(c.content) for c in model.stream("hi", config)) == "Hello there friend"
         else:
             asyncio.run(run_async())
         assert trace.get_current_span() is app

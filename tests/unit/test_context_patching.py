@@ -95,14 +95,14 @@ def test_someone_wrapping_after_us_keeps_working_after_uninstall(
         calls.append(1)
         return ours(config, *args)
 
-    lc_config._set_config_context = theirs  # type: ignore[attr-defined]
+    lc_config._set_config_context = theirs
     try:
         _context.uninstall()
         assert lc_config.__dict__["_set_config_context"] is theirs  # left in place
         assert not nests(provider, exporter, handler)  # ours is now a pass-through
         assert calls
     finally:
-        lc_config._set_config_context = _ORIGINAL_SET_CONFIG  # type: ignore[attr-defined]
+        lc_config._set_config_context = _ORIGINAL_SET_CONFIG
 
 
 class _BrokenLookup(OpenTelemetryCallbackHandler):

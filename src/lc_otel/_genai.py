@@ -84,9 +84,7 @@ def count(value: Any) -> int | None:
     return None
 
 
-def provider_name(
-    metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None
-) -> str | None:
+def provider_name(metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None) -> str | None:
     """Map LangChain's provider name to the conventions' value (unknown names pass through)."""
     raw = _text((metadata or {}).get("ls_provider"))
     if raw is None:
@@ -323,10 +321,7 @@ def _provider_usage(usage: Any) -> Usage | None:
         found.cache_read_input_tokens = count(prompt_details.get("cached_tokens")) or 0
     else:
         found.cache_read_input_tokens = (
-            _first_count(
-                usage, "cache_read_input_tokens", "cacheReadInputTokens", "cached_content_token_count"
-            )
-            or 0
+            _first_count(usage, "cache_read_input_tokens", "cacheReadInputTokens", "cached_content_token_count") or 0
         )
     found.cache_write_input_tokens = (
         _first_count(usage, "cache_creation_input_tokens", "cacheWriteInputTokens", "cache_write_tokens") or 0

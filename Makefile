@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/lc-otel demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from lc_otel import _content, _errors, _genai, _owners
+from lc_otel import _content, _context, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, metadata_attributes, run_name, tag_attributes
 from lc_otel._guard import guarded
@@ -86,6 +86,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
         _owners.register(self)
+        # Spans other libraries create inside a step nest under it, also without instrument() (see _context).
+        _context.install_by_default()
 
     # One handler instance must stay one span table, even when LangChain deep-copies a config.
     def __copy__(self) -> OpenTelemetryCallbackHandler:
@@ -277,12 +279,30 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             self._add_subtree_usage(run)
             run.span.end()
 
+    @staticmethod
+    def _mark_legacy_agent(run: Run) -> None:
+        """Make the run a legacy agent gets actions on an ``invoke_agent`` span, whatever its run name.
+
+        A legacy ``AgentExecutor`` started with a ``run_name`` cannot be told from a chain at its start
+        (``serialized`` is ``None``); its first agent action or finish tells.
+        """
+        if run.agent_name is not None:
+            return
+        name = getattr(run.span, "name", None)
+        if not isinstance(name, str) or not name:
+            return
+        agent_name = name.removeprefix(f"{sc.OP_INVOKE_AGENT} ")
+        run.agent_name = agent_name
+        run.span.update_name(f"{sc.OP_INVOKE_AGENT} {agent_name}")
+        run.span.set_attributes({sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent_name})
+
     @guarded
     def on_agent_action(self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a legacy agent's decision to call a tool as a span event."""
         run = self._runs.get(run_id)
         if run is None:
             return
+        self._mark_legacy_agent(run)
         attributes: Attributes = {sc.GEN_AI_TOOL_NAME: str(getattr(action, "tool", ""))}
         if self._settings.capture_content:
             attributes["langchain.agent.log"] = self._capture(getattr(action, "log", ""))
@@ -295,6 +315,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run = self._runs.get(run_id)
         if run is None:
             return
+        self._mark_legacy_agent(run)
         attributes: Attributes = {}
         if self._settings.capture_content:
             attributes["langchain.agent.log"] = self._capture(getattr(finish, "log", ""))

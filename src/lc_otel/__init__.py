@@ -5,10 +5,20 @@ Every LangChain run (chain, chat model, LLM, tool, retriever, agent) becomes an 
 tags and metadata that Jaeger's tag search finds, and token usage.
 """
 
+from lc_otel._configure import configure
+from lc_otel._global import instrument, suppress_tracing, uninstrument
+from lc_otel._usage import token_usage
 from lc_otel._version import __version__
 from lc_otel.handler import OpenTelemetryCallbackHandler
+from lc_otel.instrumentor import LangChainInstrumentor
 
 __all__ = [
+    "LangChainInstrumentor",
     "OpenTelemetryCallbackHandler",
     "__version__",
+    "configure",
+    "instrument",
+    "suppress_tracing",
+    "token_usage",
+    "uninstrument",
 ]

@@ -1,0 +1,1 @@
+"""lc-otel's overhead benchmark: ``python benchmarks/run.py`` (``make bench``); see ``benchmarks/README.md``."""

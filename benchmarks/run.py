@@ -1,0 +1,365 @@
+"""Run the overhead benchmark and check its targets: ``python benchmarks/run.py [--quick] [--strict]``.
+
+Every measurement runs in its own process (``benchmarks/worker.py``); configurations are interleaved over
+several rounds, in a rotated order, and each figure is the median over the rounds. The report is Markdown,
+ready for ``benchmarks/README.md``. Targets print PASS or FAIL; only ``--strict`` makes a FAIL fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.configs import CONFIGS  # noqa: E402
+from benchmarks.sink import OtlpSink  # noqa: E402
+from benchmarks.workloads import STREAM_TOKENS, WORKLOADS  # noqa: E402
+
+OTLP = "lc-otel-otlp"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    rounds: int
+    iterations: dict[str, int]
+    warmup: dict[str, int]
+    growth: tuple[int, int]
+    open_runs: int
+
+
+FULL = Plan(
+    rounds=3,
+    iterations={"simple": 2000, "nested": 400, "stream": 200, "concurrent": 1000},
+    warmup={"simple": 200, "nested": 40, "stream": 20, "concurrent": 500},
+    growth=(2000, 20000),
+    open_runs=5000,
+)
+QUICK = Plan(
+    rounds=1,
+    iterations={"simple": 400, "nested": 80, "stream": 40, "concurrent": 500},
+    warmup={"simple": 50, "nested": 10, "stream": 5, "concurrent": 100},
+    growth=(200, 2000),
+    open_runs=1000,
+)
+
+# Thresholds of the targets (issue 7).
+MAX_FLOOR_RATIO = 1.3
+MAX_US_PER_TOKEN = 2.0
+MAX_BLOCKS_PER_INVOCATION = 0.01
+MAX_OPEN_RUN_RATIO = 1.25
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING"):
+        env.pop(name, None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def worker(*args: str) -> dict[str, Any]:
+    """Run one measurement process and return its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", *args],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {' '.join(args)} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def workers_in_pairs(jobs: list[list[str]]) -> list[dict[str, Any]]:
+    """Run untimed measurements two at a time (the machine has two cores); results in job order."""
+    results: list[dict[str, Any]] = []
+    for i in range(0, len(jobs), 2):
+        batch = jobs[i : i + 2]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.worker", *job],
+                cwd=ROOT,
+                env=_environment(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for job in batch
+        ]
+        for job, proc in zip(batch, procs, strict=True):
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                raise RuntimeError(f"worker {' '.join(job)} failed:\n{err}")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def measure(plan: Plan, configs: list[str], log: Any) -> dict[str, Any]:
+    """Take every measurement of ``plan``; return the raw results."""
+    timings: list[dict[str, Any]] = []
+    with OtlpSink() as sink:
+        for round_no in range(plan.rounds):
+            for workload in WORKLOADS:
+                shift = round_no % len(configs)
+                for config in configs[shift:] + configs[:shift]:
+                    before = sink.spans
+                    args = [
+                        "time",
+                        f"--config={config}",
+                        f"--workload={workload}",
+                        f"--iterations={plan.iterations[workload]}",
+                        f"--warmup={plan.warmup[workload]}",
+                    ]
+                    if config == OTLP:
+                        args.append(f"--otlp-endpoint={sink.endpoint}")
+                    result = worker(*args)
+                    if config == OTLP:
+                        invocations = plan.iterations[workload] + plan.warmup[workload]
+                        result["spans"] = (sink.spans - before) / invocations
+                    result["round"] = round_no
+                    timings.append(result)
+                    log(f"round {round_no + 1}/{plan.rounds} {workload:<10} {config:<16} {result['cpu_us']:9.1f} us")
+    first, total = plan.growth
+    growth_jobs = [
+        ["growth", f"--config={config}", f"--workload={workload}", f"--first={first}", f"--total={total}"]
+        for workload in WORKLOADS
+        for config in ("lc-otel", "lc-otel-content")
+    ]
+    log(f"memory growth between {first} and {total} invocations ...")
+    growth = workers_in_pairs(growth_jobs)
+    log("open runs ...")
+    open_runs = workers_in_pairs(
+        [
+            ["open-runs", f"--config={config}", f"--runs={plan.open_runs}", f"--cap={plan.open_runs}"]
+            for config in ("raw", "lc-otel")
+        ]
+    )
+    return {"timings": timings, "growth": growth, "open_runs": open_runs}
+
+
+# --- report ---------------------------------------------------------------------------------------------
+
+
+def _median(results: list[dict[str, Any]], config: str, workload: str, key: str = "cpu_us") -> float:
+    values = [r[key] for r in results if r["config"] == config and r["workload"] == workload]
+    return statistics.median(values) if values else float("nan")
+
+
+def _spread(results: list[dict[str, Any]], config: str, workload: str) -> str:
+    values = [r["cpu_us"] for r in results if r["config"] == config and r["workload"] == workload]
+    if len(values) < 2:
+        return "-"
+    return f"{min(values):.0f}-{max(values):.0f}"
+
+
+def _first(results: list[dict[str, Any]], config: str, workload: str, key: str) -> Any:
+    for r in results:
+        if r["config"] == config and r["workload"] == workload:
+            return r[key]
+    return None
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or value != value:  # noqa: PLR0124 - NaN check
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+@dataclass
+class Check:
+    """One target: what, the figure, the limit, and whether it holds."""
+
+    name: str
+    figure: str
+    limit: str
+    ok: bool
+
+
+def report(raw: dict[str, Any], configs: list[str]) -> tuple[str, list[Check]]:
+    """Render the Markdown tables and evaluate the targets."""
+    timings = raw["timings"]
+    lines: list[str] = []
+    checks: list[Check] = []
+    for workload, spec in WORKLOADS.items():
+        none = _median(timings, "none", workload)
+        floor = _median(timings, "raw", workload) - none
+        runs = _first(timings, "none", workload, "runs")
+        lines += [
+            f"### {workload}: {spec.description} ({runs} runs per invocation)",
+            "",
+            "| configuration | CPU us / invocation | range over rounds | overhead us | x no tracing "
+            "| overhead / floor | spans / inv. | attributes / inv. | peak RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for config in configs:
+            cpu = _median(timings, config, workload)
+            overhead = cpu - none
+            spans = _first(timings, config, workload, "spans")
+            attributes = _first(timings, config, workload, "attributes")
+            rss = _median(timings, config, workload, "peak_rss_kb") / 1024
+            lines.append(
+                f"| {config} | {cpu:.0f} | {_spread(timings, config, workload)} | {overhead:.0f} "
+                f"| {cpu / none:.3f} | {_fmt(overhead / floor) if config != 'none' else '-'} "
+                f"| {_fmt(spans, 1)} | {_fmt(attributes, 1)} | {rss:.1f} |"
+            )
+            if spans is not None and spans != runs and config != "none":
+                checks.append(Check(f"{workload}: {config} spans per invocation", f"{spans}", f"= {runs} runs", False))
+        lines.append("")
+        ratio = (_median(timings, "lc-otel", workload) - none) / floor
+        checks.append(
+            Check(
+                f"{workload}: lc-otel overhead / floor overhead",
+                f"{ratio:.2f}",
+                f"<= {MAX_FLOOR_RATIO}",
+                ratio <= MAX_FLOOR_RATIO,
+            )
+        )
+        spans_ok = all(_first(timings, c, workload, "spans") == runs for c in configs if c not in ("none", "empty"))
+        checks.append(Check(f"{workload}: spans per invocation = runs", f"{runs}", "every tracing config", spans_ok))
+    tokens = _first(timings, "none", "stream", "tokens") or STREAM_TOKENS
+    per_token = (_median(timings, "lc-otel", "stream") - _median(timings, "empty", "stream")) / tokens
+    checks.append(
+        Check(
+            "stream: (lc-otel - empty handler) / tokens, us",
+            f"{per_token:.2f}",
+            f"<= {MAX_US_PER_TOKEN}",
+            per_token <= MAX_US_PER_TOKEN,
+        )
+    )
+    lines += [
+        f"### Memory growth between invocation {raw['growth'][0]['first']} and {raw['growth'][0]['total']}",
+        "",
+        "| workload | configuration | live allocations (blocks) | per invocation | RSS KB | open runs left |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for g in raw["growth"]:
+        per = g["blocks_growth"] / (g["total"] - g["first"])
+        lines.append(
+            f"| {g['workload']} | {g['config']} | {g['blocks_growth']:+d} | {per:+.4f} | {g['rss_growth_kb']:+d} "
+            f"| {g['open_runs']} |"
+        )
+        if g["config"] == "lc-otel":
+            checks.append(
+                Check(
+                    f"{g['workload']}: lc-otel live allocations growth per invocation",
+                    f"{per:+.4f}",
+                    f"<= {MAX_BLOCKS_PER_INVOCATION} and no open runs left",
+                    per <= MAX_BLOCKS_PER_INVOCATION and g["open_runs"] == 0,
+                )
+            )
+    lines.append("")
+    floor_run = next(r for r in raw["open_runs"] if r["config"] == "raw")
+    ours = next(r for r in raw["open_runs"] if r["config"] == "lc-otel")
+    ceiling = floor_run["bytes_per_run"] * ours["cap"]
+    lines += [
+        f"### Runs that never end (eviction cap {ours['cap']})",
+        "",
+        "| | bytes per open run | x raw SDK spans |",
+        "|---|---:|---:|",
+        f"| raw open SDK spans, same attributes | {floor_run['bytes_per_run']:.0f} | 1.00 |",
+        f"| lc-otel, {ours['runs']} open runs | {ours['bytes_per_run']:.0f} "
+        f"| {ours['bytes_per_run'] / floor_run['bytes_per_run']:.2f} |",
+        f"| lc-otel after {2 * ours['runs']} runs (cap reached, {ours['evicted_spans']} spans evicted) "
+        f"| {ours['bytes_after_twice'] / ours['cap']:.0f} | {ours['bytes_after_twice'] / ceiling:.2f} |",
+        "",
+    ]
+    ratio = ours["bytes_per_run"] / floor_run["bytes_per_run"]
+    checks.append(
+        Check("open runs: lc-otel / raw SDK spans", f"{ratio:.2f}", f"<= {MAX_OPEN_RUN_RATIO}", ratio <= 1.25)
+    )
+    beyond = ours["bytes_after_twice"] / ceiling
+    checks.append(
+        Check(
+            "open runs past the cap: memory / raw spans at the cap",
+            f"{beyond:.2f} ({ours['open_runs']} open)",
+            f"<= {MAX_OPEN_RUN_RATIO}, {ours['cap']} open",
+            beyond <= MAX_OPEN_RUN_RATIO and ours["open_runs"] == ours["cap"],
+        )
+    )
+    if OTLP in configs:
+        lines += [
+            "### Export cost (OTLP/HTTP protobuf to a local sink, BatchSpanProcessor)",
+            "",
+            "| workload | lc-otel, dropping exporter us | lc-otel, OTLP exporter us | export us / invocation "
+            "| export us / span |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for workload in WORKLOADS:
+            dropping = _median(timings, "lc-otel", workload)
+            otlp = _median(timings, OTLP, workload)
+            spans = _first(timings, OTLP, workload, "spans") or 1
+            export = otlp - dropping
+            lines.append(f"| {workload} | {dropping:.0f} | {otlp:.0f} | {export:.0f} | {export / spans:.1f} |")
+        lines.append("")
+    return "\n".join(lines), checks
+
+
+def header() -> str:
+    """Date, machine and versions, for the README table."""
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("lc-otel", "langchain-core", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http")
+    )
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{datetime.date.today().isoformat()} · {os.cpu_count()} cores ({cpu}) · {platform.system()} · "
+        f"Python {platform.python_version()} · {versions}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one round, fewer iterations (about 2 minutes)")
+    parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
+    parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.rounds:
+        plan = Plan(args.rounds, plan.iterations, plan.warmup, plan.growth, plan.open_runs)
+    configs = [*CONFIGS, OTLP]
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+    raw = measure(plan, configs, log)
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=1))
+    text, checks = report(raw, configs)
+    print(f"{header()}\n")
+    print(text)
+    print("### Targets\n")
+    for check in checks:
+        print(f"- {'PASS' if check.ok else 'FAIL'} {check.name}: {check.figure} (target {check.limit})")
+    failed = [c for c in checks if not c.ok]
+    log(f"done: {len(checks) - len(failed)} of {len(checks)} targets met")
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""One measurement in a fresh process: ``python -m benchmarks.worker MODE ...`` prints one JSON object.
+
+Modes:
+- ``time``: CPU time per invocation of a workload under a configuration, spans and attributes per invocation
+  (counted by the exporter, and runs per invocation counted by a separate handler), peak RSS.
+- ``growth``: memory after 2,000 and after 20,000 invocations (RSS and live Python allocations).
+- ``open-runs``: memory held by runs that never end, with lc-otel's eviction cap or as raw open SDK spans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import time
+import tracemalloc
+import uuid
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import RunnableConfig
+
+from benchmarks.configs import DroppingExporter, RawSpansHandler, setup
+from benchmarks.workloads import WORKLOADS
+
+
+class RunCounter(BaseCallbackHandler):
+    """Counts run starts and streamed tokens, to check span counts against the runs LangChain made."""
+
+    run_inline = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+        self.tokens = 0
+
+    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+        self.runs += 1
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.runs += 1
+
+    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        self.runs += 1
+
+    def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
+        self.runs += 1
+
+    def on_retriever_start(self, *args: Any, **kwargs: Any) -> None:
+        self.runs += 1
+
+    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
+        self.tokens += 1
+
+
+def _peak_rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+def measure_time(config: str, workload: str, iterations: int, warmup: int, otlp_endpoint: str | None) -> dict[str, Any]:
+    """Time ``iterations`` invocations after ``warmup`` ones; flushing the span pipeline is part of the time."""
+    built = setup(config, otlp_endpoint=otlp_endpoint)
+    run = WORKLOADS[workload].run
+    run_config = RunnableConfig(callbacks=list(built.callbacks))
+    run(run_config, warmup)
+    if built.provider is not None:
+        built.provider.force_flush()
+    exporter = built.exporter
+    if exporter is not None:
+        exporter.spans = exporter.attributes = exporter.events = 0
+    gc.collect()
+    start = time.process_time()
+    run(run_config, iterations)
+    if built.provider is not None:
+        built.provider.force_flush()
+    cpu = time.process_time() - start
+    counter = RunCounter()
+    run(RunnableConfig(callbacks=[counter]), 1)
+    result: dict[str, Any] = {
+        "mode": "time",
+        "config": config,
+        "workload": workload,
+        "iterations": iterations,
+        "cpu_us": cpu / iterations * 1e6,
+        "runs": counter.runs,
+        "tokens": counter.tokens,
+        "spans": exporter.spans / iterations if exporter is not None else None,
+        "attributes": exporter.attributes / iterations if exporter is not None else None,
+        "peak_rss_kb": _peak_rss_kb(),
+    }
+    if built.provider is not None:
+        built.provider.shutdown()
+    return result
+
+
+def measure_growth(config: str, workload: str, first: int, total: int) -> dict[str, Any]:
+    """Memory after ``first`` and after ``total`` invocations, each after a full collection and a flush."""
+    built = setup(config)
+    run = WORKLOADS[workload].run
+    run_config = RunnableConfig(callbacks=list(built.callbacks))
+
+    def snapshot() -> tuple[int, int]:
+        if built.provider is not None:
+            built.provider.force_flush()
+        gc.collect()
+        return _rss_kb(), sys.getallocatedblocks()
+
+    run(run_config, first)
+    rss_first, blocks_first = snapshot()
+    run(run_config, total - first)
+    rss_last, blocks_last = snapshot()
+    open_runs = getattr(built.handler, "open_runs", 0)
+    return {
+        "mode": "growth",
+        "config": config,
+        "workload": workload,
+        "first": first,
+        "total": total,
+        "rss_growth_kb": rss_last - rss_first,
+        "blocks_growth": blocks_last - blocks_first,
+        "open_runs": open_runs,
+        "peak_rss_kb": _peak_rss_kb(),
+    }
+
+
+def _start_pair(handler: BaseCallbackHandler) -> None:
+    """Start a chain run and a chat-model run under it, the way LangChain reports them; never end them."""
+    root = uuid.uuid4()
+    handler.on_chain_start(None, {"question": "q"}, run_id=root, parent_run_id=None, name="agent")
+    handler.on_chat_model_start(
+        {"name": "BenchChatModel"},
+        [[]],
+        run_id=uuid.uuid4(),
+        parent_run_id=root,
+        name="BenchChatModel",
+        metadata={"ls_provider": "fake", "ls_model_name": "bench-model-1"},
+        invocation_params={"model": "bench-model-1"},
+    )
+
+
+def measure_open_runs(config: str, runs: int, cap: int) -> dict[str, Any]:
+    """Bytes held per open run after ``runs`` runs that never end (and after twice as many, for lc-otel)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    exporter = DroppingExporter()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    handler: BaseCallbackHandler
+    if config == "raw":
+        handler = RawSpansHandler(provider, attributes=True)
+    else:
+        from lc_otel import OpenTelemetryCallbackHandler
+        from lc_otel._settings import Settings
+
+        handler = OpenTelemetryCallbackHandler(provider, settings=Settings(max_open_runs=cap))
+    _start_pair(handler)  # import and warm every code path before counting bytes
+    tracemalloc.start()
+    gc.collect()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(runs // 2):
+        _start_pair(handler)
+    provider.force_flush()
+    gc.collect()
+    at_runs = tracemalloc.get_traced_memory()[0] - base
+    result: dict[str, Any] = {
+        "mode": "open-runs",
+        "config": config,
+        "runs": runs,
+        "cap": cap,
+        "bytes_per_run": at_runs / runs,
+    }
+    if isinstance(handler, RawSpansHandler):
+        return result
+    for _ in range(runs // 2):  # as many again: past the cap, memory must stay where it was
+        _start_pair(handler)
+    provider.force_flush()
+    gc.collect()
+    result["bytes_after_twice"] = tracemalloc.get_traced_memory()[0] - base
+    result["bytes_at_runs"] = at_runs
+    result["open_runs"] = getattr(handler, "open_runs", None)
+    result["evicted_spans"] = exporter.spans
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=("time", "growth", "open-runs"))
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--workload", default="simple")
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--first", type=int, default=2000)
+    parser.add_argument("--total", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=5000)
+    parser.add_argument("--cap", type=int, default=5000)
+    parser.add_argument("--otlp-endpoint")
+    args = parser.parse_args(argv)
+    if args.mode == "time":
+        result = measure_time(args.config, args.workload, args.iterations, args.warmup, args.otlp_endpoint)
+    elif args.mode == "growth":
+        result = measure_growth(args.config, args.workload, args.first, args.total)
+    else:
+        result = measure_open_runs(args.config, args.runs, args.cap)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,8 @@
 # Phoenix lives in its own cached venv (.ci/.phoenix, installed with uv from .ci/.uv), never in the
 # project's .venv: it pulls in about 150 distributions. It listens on 127.0.0.1 only: OTLP/gRPC on
 # $LC_OTEL_IT_GRPC_PORT (4317), OTLP/HTTP plus its REST API on $LC_OTEL_IT_HTTP_PORT (4318), with a fresh
-# database per run. The tests find it through the variables exported below.
+# database per run (other free ports when those are taken). The tests find it through the variables exported
+# below; LC_OTEL_IT_PHOENIX_BIN lets a test start a Phoenix of its own.
 #
 # The command's exit code is passed on, except that pytest's 5 ("no tests collected") becomes 1:
 # a run that tested nothing must not pass.
@@ -51,6 +52,10 @@ with socket.socket() as s:
 EOF
 }
 
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 healthy() { curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1; }
 
 PHX_PID=""
@@ -62,7 +67,7 @@ stop_phoenix() {
         kill -9 "$PHX_PID" 2>/dev/null || true
         log "Phoenix stopped"
     fi
-    [ -n "$PHX_DIR" ] && rm -rf "$PHX_DIR"
+    if [ -n "$PHX_DIR" ]; then rm -rf "$PHX_DIR"; fi
     PHX_PID=""
 }
 trap stop_phoenix EXIT
@@ -71,27 +76,30 @@ trap 'exit 130' INT TERM
 backend_ok=0
 if install_phoenix; then
     log "Phoenix $PHOENIX_VERSION installed ($(elapsed))"
+    export LC_OTEL_IT_PHOENIX_BIN="$PWD/$PHOENIX_HOME/bin/phoenix"
     if port_busy "$GRPC_PORT" || port_busy "$HTTP_PORT"; then
-        log "port $GRPC_PORT or $HTTP_PORT is already in use on 127.0.0.1; not starting Phoenix"
+        # Another backend (or another run of this script) holds the usual ports: take free ones.
+        GRPC_PORT=$(free_port)
+        HTTP_PORT=$(free_port)
+        log "4317/4318 busy on 127.0.0.1; using $GRPC_PORT/$HTTP_PORT"
+    fi
+    PHX_DIR=$(mktemp -d)
+    PHOENIX_WORKING_DIR="$PHX_DIR" PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$HTTP_PORT" \
+        PHOENIX_GRPC_PORT="$GRPC_PORT" PHOENIX_TELEMETRY_ENABLED=false \
+        "$PHOENIX_HOME/bin/phoenix" serve >"$PHX_DIR/phoenix.log" 2>&1 &
+    PHX_PID=$!
+    for _ in $(seq 1 1200); do
+        healthy && break
+        kill -0 "$PHX_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if healthy; then
+        backend_ok=1
+        log "Phoenix ready on 127.0.0.1 (gRPC $GRPC_PORT, HTTP $HTTP_PORT) ($(elapsed))"
     else
-        PHX_DIR=$(mktemp -d)
-        PHOENIX_WORKING_DIR="$PHX_DIR" PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$HTTP_PORT" \
-            PHOENIX_GRPC_PORT="$GRPC_PORT" PHOENIX_TELEMETRY_ENABLED=false \
-            "$PHOENIX_HOME/bin/phoenix" serve >"$PHX_DIR/phoenix.log" 2>&1 &
-        PHX_PID=$!
-        for _ in $(seq 1 1200); do
-            healthy && break
-            kill -0 "$PHX_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if healthy; then
-            backend_ok=1
-            log "Phoenix ready on 127.0.0.1 (gRPC $GRPC_PORT, HTTP $HTTP_PORT) ($(elapsed))"
-        else
-            log "Phoenix did not become ready; its log:"
-            tail -50 "$PHX_DIR/phoenix.log" >&2 || true
-            stop_phoenix
-        fi
+        log "Phoenix did not become ready; its log:"
+        tail -50 "$PHX_DIR/phoenix.log" >&2 || true
+        stop_phoenix
     fi
 else
     log "could not install Phoenix"
@@ -101,8 +109,6 @@ if [ "$backend_ok" = 1 ]; then
     export LC_OTEL_IT_PHOENIX_URL="http://127.0.0.1:$HTTP_PORT"
     export LC_OTEL_IT_GRPC_ENDPOINT="http://127.0.0.1:$GRPC_PORT"
     export LC_OTEL_IT_HTTP_ENDPOINT="http://127.0.0.1:$HTTP_PORT"
-    # The Phoenix install, for tests that start their own instance on other ports (fault tests).
-    export LC_OTEL_IT_PHOENIX_BIN="$PWD/$PHOENIX_HOME/bin/phoenix"
 elif [ "${CI:-}" = "true" ]; then
     # The integration tests fail, rather than skip, when CI=true and the backend is missing.
     log "no backend: the integration tests will fail (CI=true)"

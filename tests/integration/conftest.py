@@ -20,14 +20,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 PROJECT = "default"  # spans without an ``openinference.project.name`` resource attribute land here
 
 
-def _missing_backend(what: str) -> None:
+def _missing_backend(what: str) -> NoReturn:
     message = f"{what} is not set: run the tests with scripts/with-backend.sh (make test)"
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true and no OTLP backend: {message}")
@@ -83,7 +83,6 @@ def _phoenix() -> Phoenix:
     grpc = os.environ.get("LC_OTEL_IT_GRPC_ENDPOINT")
     if not url or not grpc:
         _missing_backend("LC_OTEL_IT_PHOENIX_URL")
-    assert url and grpc
     return Phoenix(base_url=url, grpc_endpoint=grpc)
 
 
@@ -156,7 +155,6 @@ def _own_phoenix() -> Iterator[PhoenixProcess]:
     binary = os.environ.get("LC_OTEL_IT_PHOENIX_BIN")
     if not binary:
         _missing_backend("LC_OTEL_IT_PHOENIX_BIN")
-    assert binary
     with tempfile.TemporaryDirectory(prefix="lc-otel-phoenix-") as workdir:
         process = PhoenixProcess(binary, Path(workdir))
         try:

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _run(module_or_script: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        module_or_script, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return subprocess.run(module_or_script, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit
 
 from lc_otel import _semconv as sc
@@ -59,12 +59,22 @@ _FLOAT_PARAMS: Final = (
 _SERVER_KEYS: Final = ("openai_api_base", "base_url", "azure_endpoint", "endpoint_url", "api_base")
 
 
+# ``isinstance`` against the ``collections.abc`` classes goes through ``__instancecheck__``; payloads are
+# almost always plain dicts and lists, so those are checked first (this runs on every model call).
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
+    return type(value) is list or isinstance(value, Sequence)
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float) and math.isfinite(value):
         return float(value)
@@ -73,7 +83,7 @@ def _number(value: Any) -> float | None:
 
 def count(value: Any) -> int | None:
     """Read a token count: a non-negative int, or a string of digits; anything else is ``None``."""
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
@@ -115,10 +125,10 @@ def request_model(
 
 
 def _serialized_kwargs(serialized: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    if not isinstance(serialized, Mapping):
+    if not _is_mapping(serialized):
         return None
     kwargs = serialized.get("kwargs")
-    return kwargs if isinstance(kwargs, Mapping) else None
+    return kwargs if _is_mapping(kwargs) else None
 
 
 def _server(serialized: Mapping[str, Any] | None, into: Attributes) -> None:
@@ -200,10 +210,10 @@ _LANGCHAIN_ID_PREFIXES: Final = ("run-", "lc_")
 
 def _generations(response: Any) -> Iterator[Any]:
     generations = getattr(response, "generations", None)
-    if not isinstance(generations, Sequence):
+    if not _is_sequence(generations):
         return
     for per_prompt in generations:
-        if isinstance(per_prompt, Sequence):
+        if _is_sequence(per_prompt):
             yield from per_prompt
 
 
@@ -212,14 +222,14 @@ def _metadata_of(generation: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]
     response_metadata = getattr(message, "response_metadata", None)
     info = getattr(generation, "generation_info", None)
     return (
-        response_metadata if isinstance(response_metadata, Mapping) else {},
-        info if isinstance(info, Mapping) else {},
+        response_metadata if _is_mapping(response_metadata) else {},
+        info if _is_mapping(info) else {},
     )
 
 
 def _llm_output(response: Any) -> Mapping[str, Any]:
     llm_output = getattr(response, "llm_output", None)
-    return llm_output if isinstance(llm_output, Mapping) else {}
+    return llm_output if _is_mapping(llm_output) else {}
 
 
 def _first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
@@ -272,7 +282,7 @@ def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
 
 def _message_usage(usage: Any) -> Usage | None:
     """Read LangChain's normalised ``usage_metadata`` (``UsageMetadata``); ``None`` when it has no counts."""
-    if not isinstance(usage, Mapping):
+    if not _is_mapping(usage):
         return None
     input_tokens = count(usage.get("input_tokens"))
     output_tokens = count(usage.get("output_tokens"))

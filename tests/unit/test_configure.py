@@ -1,0 +1,247 @@
+"""configure(): where spans go, the standard variables, the embedded file default, faults and exit time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from lc_otel._configure import ExportTarget, resolve_target
+from lc_otel._pipeline import BoundedBatchProcessor, ExportGuard
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("OTEL_", "LC_OTEL_")):
+            monkeypatch.delenv(name)
+
+
+# --- where spans go -----------------------------------------------------------------------------------
+
+
+def test_no_endpoint_anywhere_means_the_local_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_target() == ExportTarget(path="lc-otel-spans.jsonl")
+    monkeypatch.setenv("LC_OTEL_EXPORT_FILE", "out/spans.jsonl")
+    assert resolve_target() == ExportTarget(path="out/spans.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "protocol", "expected"),
+    [
+        ("http://collector:4318", "http/protobuf", "http://collector:4318/v1/traces"),
+        ("http://collector:4318/", "http/protobuf", "http://collector:4318/v1/traces"),
+        ("http://collector:4318/v1/traces", "http/protobuf", "http://collector:4318/v1/traces"),
+        ("https://otlp.example/base", "http/protobuf", "https://otlp.example/base/v1/traces"),
+        ("http://collector:4317", "grpc", "http://collector:4317"),
+        ("collector:4317", "grpc", "http://collector:4317"),
+    ],
+)
+def test_endpoint_means_what_otel_exporter_otlp_endpoint_means(endpoint: str, protocol: str, expected: str) -> None:
+    target = resolve_target(endpoint=endpoint, protocol=protocol)
+    assert (target.protocol, target.endpoint, target.path) == (protocol, expected, None)
+
+
+def test_the_signal_specific_variable_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318")
+    assert resolve_target().endpoint == "http://collector:4318/custom"
+
+
+def test_precedence_argument_then_lc_otel_then_otel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    assert resolve_target() == ExportTarget(protocol="grpc", endpoint="http://otel:4318")
+    monkeypatch.setenv("LC_OTEL_ENDPOINT", "http://lc:4318")
+    monkeypatch.setenv("LC_OTEL_PROTOCOL", "http/protobuf")
+    assert resolve_target().endpoint == "http://lc:4318/v1/traces"
+    explicit = resolve_target(endpoint="http://arg:4317", protocol="grpc")
+    assert (explicit.protocol, explicit.endpoint) == ("grpc", "http://arg:4317")
+
+
+def test_the_protocol_defaults_to_grpc_on_port_4317_and_http_elsewhere() -> None:
+    assert resolve_target(endpoint="http://localhost:4317").protocol == "grpc"
+    assert resolve_target(endpoint="http://localhost:4318").protocol == "http/protobuf"
+
+
+def test_bad_values_warn_and_fall_back(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
+    assert resolve_target(endpoint="http://localhost:4318").protocol == "http/protobuf"
+    assert "carrier-pigeon" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://nope:99999")
+    assert resolve_target() == ExportTarget(path="lc-otel-spans.jsonl")
+    assert "ftp://nope:99999" in caplog.text
+
+
+def test_headers_from_the_standard_variables_or_the_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20abc,x-tenant=t1")
+    assert resolve_target(endpoint="http://c:4318").headers == {"authorization": "Bearer abc", "x-tenant": "t1"}
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-tenant=t2")
+    assert resolve_target(endpoint="http://c:4318").headers == {"x-tenant": "t2"}
+    assert resolve_target(endpoint="http://c:4318", headers={"api-key": "k"}).headers == {"api-key": "k"}
+
+
+# --- the guard: outages counted and logged once ---------------------------------------------------------
+
+
+class _Backend(SpanExporter):
+    def __init__(self) -> None:
+        self.up = False
+        self.received = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if not self.up:
+            logging.getLogger(type(self).__module__).error("exporter's own per-batch error")
+            return SpanExportResult.FAILURE
+        self.received += len(spans)
+        return SpanExportResult.SUCCESS
+
+
+def test_an_outage_is_counted_logged_once_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    backend = _Backend()
+    now = [0.0]
+    guard = ExportGuard(backend, target="backend", retry_after=5.0, clock=lambda: now[0])
+    processor = BoundedBatchProcessor(guard, max_queue_size=10, max_export_batch_size=4, shutdown_timeout=1.0)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("t")
+    for _ in range(25):  # 15 find the queue full
+        tracer.start_span("s").end()
+    assert processor.queued == 10
+    processor.force_flush()  # fails once, then skips the rest while "down"
+    assert guard.dropped == 25
+    assert backend.received == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("dropping spans" in m for m in messages) == 1, messages
+    assert not any("per-batch" in m for m in messages)
+
+    backend.up = True
+    now[0] = 6.0  # past retry_after
+    for _ in range(3):
+        tracer.start_span("s").end()
+    processor.force_flush()
+    assert backend.received == 3
+    assert any("exporting to backend again; 25 spans were dropped" in r.getMessage() for r in caplog.records)
+    provider.shutdown()
+
+
+# --- whole processes: configure() as an application calls it -------------------------------------------
+
+
+def _python(code: str, cwd: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LC_OTEL_"))}
+    base["PYTHONPATH"] = str(ROOT)
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done, time.monotonic() - began
+
+
+_APP = """
+    from langchain_core.runnables import RunnableLambda
+    from lc_otel._configure import configure
+    from lc_otel._global import instrument
+    provider = configure()
+    instrument()
+    RunnableLambda(lambda x: x).with_config(run_name="step", tags=["production"]).invoke(1)
+"""
+
+
+def _file_spans(path: Path) -> list[tuple[dict[str, object], dict[str, object]]]:
+    """(resource attributes, span) pairs from an OTLP-JSON-lines file."""
+    found = []
+    for line in path.read_text().splitlines():
+        for resource_spans in json.loads(line)["resourceSpans"]:
+            resource = {a["key"]: a["value"] for a in resource_spans["resource"]["attributes"]}
+            for scope in resource_spans["scopeSpans"]:
+                found.extend((resource, span) for span in scope["spans"])
+    return found
+
+
+def test_the_embedded_default_writes_otlp_json_lines_at_exit(tmp_path: Path) -> None:
+    done, _ = _python(_APP, tmp_path, OTEL_SERVICE_NAME="svc", OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test")
+    assert done.returncode == 0, done.stderr
+    [(resource, span)] = _file_spans(tmp_path / "lc-otel-spans.jsonl")
+    assert resource["service.name"] == {"stringValue": "svc"}
+    assert resource["deployment.environment"] == {"stringValue": "test"}
+    assert span["name"] == "step"
+    assert {"key": "langchain.tag.production", "value": {"boolValue": True}} in span["attributes"]  # type: ignore[operator]
+
+
+def test_the_file_path_is_configurable_and_sdk_disabled_exports_nothing(tmp_path: Path) -> None:
+    done, _ = _python(_APP, tmp_path, LC_OTEL_EXPORT_FILE="traces/out.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert len(_file_spans(tmp_path / "traces" / "out.jsonl")) == 1
+    done, _ = _python(_APP, tmp_path / "traces", OTEL_SDK_DISABLED="true")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "traces" / "lc-otel-spans.jsonl").exists()
+
+
+def test_an_application_provider_is_left_alone_unless_forced(tmp_path: Path) -> None:
+    code = """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from lc_otel._configure import configure
+        mine = TracerProvider()
+        trace.set_tracer_provider(mine)
+        assert configure() is mine
+        trace.get_tracer("t").start_span("before").end()
+        assert configure(force=True) is mine
+        trace.get_tracer("t").start_span("after").end()
+        print("ok")
+    """
+    done, _ = _python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [span["name"] for _, span in _file_spans(tmp_path / "lc-otel-spans.jsonl")] == ["after"]
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: connections are refused
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_an_unreachable_backend_delays_exit_by_at_most_5_seconds(tmp_path: Path, protocol: str) -> None:
+    code = """
+        import sys, time
+        from opentelemetry import trace
+        from lc_otel._configure import configure
+        began = time.perf_counter()
+        configure(endpoint=sys.argv[1] if len(sys.argv) > 1 else None)
+        tracer = trace.get_tracer("t")
+        for i in range(5000):
+            tracer.start_span("s").end()
+        print(f"{time.perf_counter() - began:.3f}")
+    """
+    started, start_up = _python("import lc_otel._configure", tmp_path)  # interpreter start-up and imports
+    assert started.returncode == 0
+    done, took = _python(code, tmp_path, LC_OTEL_ENDPOINT=f"http://127.0.0.1:{_dead_port()}", LC_OTEL_PROTOCOL=protocol)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) < 2.0  # 5000 spans ended without waiting for the network
+    assert took - start_up < 5.0, (took, start_up)  # the exit budget is 4 s
+    assert done.stderr.count("dropping spans") <= 1
+    assert "Traceback" not in done.stderr

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +39,7 @@ class Plan:
 
     rounds: int
     iterations: dict[str, int]
+    segments: dict[str, int]
     warmup: dict[str, int]
     growth: tuple[int, int]
     open_runs: int
@@ -46,6 +48,7 @@ class Plan:
 FULL = Plan(
     rounds=3,
     iterations={"simple": 2000, "nested": 400, "stream": 200, "concurrent": 1000},
+    segments={"simple": 5, "nested": 5, "stream": 5, "concurrent": 2},
     warmup={"simple": 200, "nested": 40, "stream": 20, "concurrent": 500},
     growth=(2000, 20000),
     open_runs=5000,
@@ -53,9 +56,10 @@ FULL = Plan(
 QUICK = Plan(
     rounds=1,
     iterations={"simple": 400, "nested": 80, "stream": 40, "concurrent": 500},
+    segments={"simple": 2, "nested": 2, "stream": 2, "concurrent": 1},
     warmup={"simple": 50, "nested": 10, "stream": 5, "concurrent": 100},
-    growth=(200, 2000),
-    open_runs=1000,
+    growth=(1000, 4000),
+    open_runs=5000,
 )
 
 # Thresholds of the targets (issue 7).
@@ -69,6 +73,7 @@ def _environment() -> dict[str, str]:
     env = dict(os.environ)
     for name in ("LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING"):
         env.pop(name, None)
+    env["PYTHONHASHSEED"] = "0"  # the same dict and set layout in every process
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -91,26 +96,8 @@ def worker(*args: str) -> dict[str, Any]:
 
 def workers_in_pairs(jobs: list[list[str]]) -> list[dict[str, Any]]:
     """Run untimed measurements two at a time (the machine has two cores); results in job order."""
-    results: list[dict[str, Any]] = []
-    for i in range(0, len(jobs), 2):
-        batch = jobs[i : i + 2]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.worker", *job],
-                cwd=ROOT,
-                env=_environment(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for job in batch
-        ]
-        for job, proc in zip(batch, procs, strict=True):
-            out, err = proc.communicate()
-            if proc.returncode != 0:
-                raise RuntimeError(f"worker {' '.join(job)} failed:\n{err}")
-            results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda job: worker(*job), jobs))
 
 
 def measure(plan: Plan, configs: list[str], log: Any) -> dict[str, Any]:
@@ -128,6 +115,7 @@ def measure(plan: Plan, configs: list[str], log: Any) -> dict[str, Any]:
                         f"--workload={workload}",
                         f"--iterations={plan.iterations[workload]}",
                         f"--warmup={plan.warmup[workload]}",
+                        f"--segments={plan.segments[workload]}",
                     ]
                     if config == OTLP:
                         args.append(f"--otlp-endpoint={sink.endpoint}")
@@ -141,8 +129,8 @@ def measure(plan: Plan, configs: list[str], log: Any) -> dict[str, Any]:
     first, total = plan.growth
     growth_jobs = [
         ["growth", f"--config={config}", f"--workload={workload}", f"--first={first}", f"--total={total}"]
-        for workload in WORKLOADS
-        for config in ("lc-otel", "lc-otel-content")
+        for workload in ("stream", "nested", "concurrent", "simple")  # longest first: two at a time
+        for config in ("lc-otel",)
     ]
     log(f"memory growth between {first} and {total} invocations ...")
     growth = workers_in_pairs(growth_jobs)
@@ -340,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.rounds:
-        plan = Plan(args.rounds, plan.iterations, plan.warmup, plan.growth, plan.open_runs)
+        plan = Plan(args.rounds, plan.iterations, plan.segments, plan.warmup, plan.growth, plan.open_runs)
     configs = [*CONFIGS, OTLP]
     started = time.monotonic()
 

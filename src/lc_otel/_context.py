@@ -397,8 +397,9 @@ class _Target:
 
 _TARGETS: Final = (
     _Target("langchain_core.runnables.config", None, "_set_config_context", _wrap_set_config_context),
-    # LangGraph 1.x runs its nodes with its own copy of the same helper.
+    # LangGraph runs its nodes with its own copy of the same helper (1.x: _internal._runnable, 0.x: utils.runnable).
     _Target("langgraph._internal._runnable", None, "_set_config_context", _wrap_set_config_context),
+    _Target("langgraph.utils.runnable", None, "_set_config_context", _wrap_set_config_context),
     _Target(
         "langchain_core.language_models.chat_models",
         "BaseChatModel",

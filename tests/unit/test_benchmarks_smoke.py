@@ -1,0 +1,76 @@
+"""The benchmark's code works: each workload runs, and every tracing configuration makes one span per run.
+
+No timing is asserted here: figures come from ``make bench`` only.
+"""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks.configs import CONFIGS, setup
+from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time
+from benchmarks.workloads import STREAM_TOKENS, WORKLOADS
+from langchain_core.runnables import RunnableConfig
+
+EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "concurrent": 4}
+
+
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+def test_workload_makes_the_runs_it_claims(workload: str) -> None:
+    counter = RunCounter()
+    WORKLOADS[workload].run(RunnableConfig(callbacks=[counter]), 3)
+    assert counter.runs == 3 * EXPECTED_RUNS[workload]
+    assert counter.tokens == (3 * STREAM_TOKENS if workload == "stream" else 0)
+
+
+@pytest.mark.parametrize("config", ["raw-bare", "raw", "lc-otel", "lc-otel-content"])
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+def test_tracing_configs_export_one_span_per_run(config: str, workload: str) -> None:
+    built = setup(config)
+    assert built.provider is not None
+    assert built.exporter is not None
+    try:
+        WORKLOADS[workload].run(RunnableConfig(callbacks=list(built.callbacks)), 2)
+        built.provider.force_flush()
+    finally:
+        built.provider.shutdown()
+    assert built.exporter.spans == 2 * EXPECTED_RUNS[workload]
+    if config == "raw-bare":
+        assert built.exporter.attributes == 0
+    else:
+        assert built.exporter.attributes >= 4 * built.exporter.spans  # run id, type and name at least
+
+
+def test_raw_floor_sets_as_many_attributes_as_lc_otel_on_invoke() -> None:
+    counts = {}
+    for config in ("raw", "lc-otel"):
+        built = setup(config)
+        assert built.provider is not None
+        assert built.exporter is not None
+        WORKLOADS["nested"].run(RunnableConfig(callbacks=list(built.callbacks)), 1)
+        built.provider.force_flush()
+        built.provider.shutdown()
+        counts[config] = built.exporter.attributes
+    assert counts["raw"] == counts["lc-otel"]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_time_mode_reports_counted_spans(config: str) -> None:
+    result = measure_time(config, "simple", iterations=4, warmup=1, otlp_endpoint=None, segments=2)
+    assert result["iterations"] == 4
+    assert result["runs"] == 4
+    assert result["cpu_us"] > 0
+    assert result["spans"] == (None if config in ("none", "empty") else 4.0)
+
+
+def test_growth_mode_leaves_no_open_runs() -> None:
+    result = measure_growth("lc-otel", "simple", first=2, total=6)
+    assert result["open_runs"] == 0
+    assert result["total"] - result["first"] == 4
+
+
+def test_open_runs_mode_stops_at_the_cap() -> None:
+    ours = measure_open_runs("lc-otel", runs=40, cap=40)
+    assert ours["open_runs"] == 40
+    assert ours["evicted_spans"] >= 40  # the second 40 runs pushed the first 40 out, ended
+    floor = measure_open_runs("raw", runs=40, cap=40)
+    assert floor["bytes_per_run"] > 0

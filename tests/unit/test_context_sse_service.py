@@ -127,13 +127,14 @@ async def read_events(client: httpx.AsyncClient, base: str, question: str) -> li
 
 
 def wait_for_spans(
-    exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler, count: int
+    exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler, requests: int
 ) -> tuple[ReadableSpan, ...]:
-    """Spans end after the response is sent: wait for all of them."""
-    deadline = time.monotonic() + 10
+    """Spans end after the client saw the last event: wait for every run and every request span to end."""
+    deadline = time.monotonic() + 20
     while True:
         spans = exporter.get_finished_spans()
-        if (len(spans) >= count and handler.open_runs == 0) or time.monotonic() > deadline:
+        ended = sum(s.kind is SpanKind.SERVER for s in spans)
+        if (ended >= requests and handler.open_runs == 0) or time.monotonic() > deadline:
             return spans
         time.sleep(0.02)
 
@@ -171,7 +172,7 @@ async def test_one_request_is_one_trace_from_request_span_to_http_call(
     assert events[-1] == ("message", "[DONE]")
     assert "".join(json.loads(data)["token"] for _, data in events[:-1]) == ANSWER
 
-    spans = list(wait_for_spans(exporter, handler, 6))
+    spans = list(wait_for_spans(exporter, handler, 1))
     assert len({trace_id(s) for s in spans}) == 1
     found = one_trace(spans)
     chat = found["chat"]
@@ -200,7 +201,7 @@ async def test_twenty_concurrent_clients_get_twenty_separate_traces(
             results = await asyncio.gather(*(read_events(client, base, f"question {i}") for i in range(20)))
 
     assert all(events[-1] == ("message", "[DONE]") for events in results)
-    spans = wait_for_spans(exporter, handler, 20 * 6)
+    spans = wait_for_spans(exporter, handler, 20)
     traces: dict[int, list[ReadableSpan]] = {}
     for span in spans:
         traces.setdefault(trace_id(span), []).append(span)
@@ -249,7 +250,7 @@ async def test_an_error_mid_stream_sends_an_error_event_and_leaves_error_spans(
     assert json.loads(events[-1][1]) == {"error": "ConnectionError: upstream reset"}
     assert ("message", "[DONE]") not in events
 
-    spans = list(wait_for_spans(exporter, handler, 5))
+    spans = list(wait_for_spans(exporter, handler, 1))
     found = one_trace(spans)
     for role in ("sequence", "chat"):
         span = found[role]
@@ -268,7 +269,7 @@ async def test_a_client_that_disconnects_leaves_its_spans_ended_and_cancelled(
                 async for line in response.aiter_lines():
                     if line.startswith("data: "):
                         break  # one token, then hang up
-        spans = list(wait_for_spans(exporter, handler, 5))
+        spans = list(wait_for_spans(exporter, handler, 1))
 
     assert handler.open_runs == 0
     found = one_trace(spans)

@@ -49,6 +49,8 @@ class Run:
     run_type: str
     started: float
     """``time.monotonic()`` at start, for eviction by age."""
+    run_id_text: str = ""
+    """``str(run_id)``, kept so children need not format their parent's id again."""
     started_ns: int = 0
     """``time.time_ns()`` at start, for time to first chunk."""
     agent_name: str | None = None
@@ -83,11 +85,11 @@ class RunTable:
         """Find the parent: an open run, or the span context of a recently ended one."""
         if parent_run_id is None:
             return None, None
-        with self._lock:
-            parent = self._open.get(parent_run_id)
-            if parent is not None:
-                return parent, None
-            return None, self._recent.get(parent_run_id)
+        # Single C-level lookups need no lock; add() re-checks under the lock that the parent is still open.
+        parent = self._open.get(parent_run_id)
+        if parent is not None:
+            return parent, None
+        return None, self._recent.get(parent_run_id)
 
     def add(self, run: Run) -> list[Run] | None:
         """Track ``run`` and link it to its open parent.

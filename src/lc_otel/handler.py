@@ -29,6 +29,7 @@ from lc_otel._version import __version__
 
 _INSTRUMENTATION_NAME = "lc_otel"
 _LEGACY_AGENT_NAMES = frozenset({"AgentExecutor"})
+_TAG_CACHE_SIZE = 256
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -82,6 +83,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._settings = resolved
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
+        self._tag_cache: dict[tuple[Any, ...], Attributes] = {}
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
@@ -138,30 +140,35 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
         agent_name: str | None = None,
     ) -> Run | None:
-        if self._runs.get(run_id) is not None:  # a duplicate start: keep the first, drop this one
+        runs = self._runs
+        if runs.get(run_id) is not None:  # a duplicate start: keep the first, drop this one
             return None
         if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
-        parent, ended_parent = self._runs.parent_of(parent_run_id)
+        parent, ended_parent = runs.parent_of(parent_run_id)
+        run_id_text = str(run_id)
+        attributes[sc.RUN_ID] = run_id_text
         if parent is not None:
             context = trace.set_span_in_context(parent.span)
-        elif ended_parent is not None:
-            context = trace.set_span_in_context(trace.NonRecordingSpan(ended_parent))
+            attributes[sc.RUN_PARENT_ID] = parent.run_id_text
         else:
-            # No parent we know of: nest under whatever span is current for the caller (a request span).
-            context = None
-        attributes[sc.RUN_ID] = str(run_id)
-        if parent_run_id is not None:
-            attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
+            if ended_parent is not None:
+                context = trace.set_span_in_context(trace.NonRecordingSpan(ended_parent))
+            else:
+                # No parent we know of: nest under whatever span is current for the caller (a request span).
+                context = None
+            if parent_run_id is not None:
+                attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
         attributes[sc.RUN_TYPE] = run_type
         attributes[sc.RUN_NAME] = name
-        tag_attributes(tags, attributes)
-        metadata_attributes(metadata, attributes)
+        if tags:
+            attributes.update(self._tag_attributes(tags))
+        if metadata:
+            metadata_attributes(metadata, attributes)
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
-        now = time.monotonic()
         if agent_name is None and parent is not None:
             agent_name = parent.agent_name
-        run = Run(run_id, span, parent, run_type, now, agent_name=agent_name)
+        run = Run(run_id, span, parent, run_type, time.monotonic(), run_id_text=run_id_text, agent_name=agent_name)
         evicted = self._runs.add(run)
         if evicted is None:  # lost a race with a duplicate start
             span.end()
@@ -169,6 +176,18 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         for stale in evicted:
             self._close_abandoned(stale, evicted=True)
         return run
+
+    def _tag_attributes(self, tags: Sequence[str]) -> Attributes:
+        """Return the tag attributes of ``tags``, cached: every run of a request carries the same tags."""
+        key = tuple(tags)
+        cached = self._tag_cache.get(key)
+        if cached is None:
+            cached = {}
+            tag_attributes(key, cached)
+            if len(self._tag_cache) >= _TAG_CACHE_SIZE:
+                self._tag_cache.clear()  # crude but bounded; a working set this large is unusual
+            self._tag_cache[key] = cached
+        return cached
 
     def _close_abandoned(self, run: Run, *, evicted: bool = False) -> None:
         _errors.mark_cancelled(run.span)

@@ -26,6 +26,7 @@ from typing import Any, Final
 from langchain_core.tracers.context import register_configure_hook
 from opentelemetry.trace import TracerProvider
 
+from lc_otel import _context
 from lc_otel._guard import report_internal_error
 from lc_otel.handler import OpenTelemetryCallbackHandler
 
@@ -54,7 +55,9 @@ _handler: _ProcessHandler | None = None
 _var: ContextVar[OpenTelemetryCallbackHandler | None] | None = None
 
 
-def instrument(tracer_provider: TracerProvider | None = None, **options: Any) -> OpenTelemetryCallbackHandler:
+def instrument(
+    tracer_provider: TracerProvider | None = None, *, propagate_context: bool | None = None, **options: Any
+) -> OpenTelemetryCallbackHandler:
     """Trace every LangChain run in the process, exactly once, and return the process-wide handler.
 
     Idempotent. The first call creates the handler with these options; a later call (also after
@@ -64,6 +67,9 @@ def instrument(tracer_provider: TracerProvider | None = None, **options: Any) ->
 
     Args:
         tracer_provider: The provider for spans; the global one (as it is when each span starts) if ``None``.
+        propagate_context: Make a step's span current while the step runs, so spans other libraries create
+            inside it (httpx, a user's ``start_as_current_span``) nest under it. ``None`` reads
+            ``LC_OTEL_PROPAGATE_CONTEXT`` (on by default).
         **options: The other :class:`OpenTelemetryCallbackHandler` options (``capture_content``, ``settings``,
             ...).
 
@@ -72,6 +78,11 @@ def instrument(tracer_provider: TracerProvider | None = None, **options: Any) ->
     """
     global _handler, _var  # noqa: PLW0603 - the process-wide state is the point of this module
     with _lock:
+        # Decided before the handler exists: creating a handler turns propagation on by default.
+        if propagate_context is False:
+            _context.uninstall()
+        elif propagate_context is True:
+            _context.install()
         if _handler is None:
             _handler = _ProcessHandler(tracer_provider, **options)
             _var = ContextVar("lc_otel_handler", default=_handler)

@@ -159,3 +159,17 @@ def test_explicit_handlers_still_trace_inside_suppress_tracing(spans: InMemorySp
         _chain().invoke("x", {"callbacks": [OpenTelemetryCallbackHandler(provider, settings=Settings())]})
     _assert_one_tree(mine.get_finished_spans())
     assert spans.get_finished_spans() == ()
+
+
+@pytest.mark.usefixtures("spans")
+def test_instrument_can_turn_context_propagation_off_and_on():
+    """instrument(propagate_context=False) leaves LangChain unpatched; True patches it again."""
+    from lc_otel import _context
+
+    try:
+        instrument(propagate_context=False)
+        assert not _context.is_installed()
+        instrument(propagate_context=True)
+        assert _context.is_installed()
+    finally:
+        _context.reset()

@@ -6,10 +6,11 @@ No timing is asserted here: figures come from ``make bench`` only.
 from __future__ import annotations
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+
 from benchmarks.configs import CONFIGS, setup
 from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time
 from benchmarks.workloads import STREAM_TOKENS, WORKLOADS
-from langchain_core.runnables import RunnableConfig
 
 EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "concurrent": 4}
 

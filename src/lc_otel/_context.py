@@ -84,7 +84,11 @@ def span_of_run(run_id: uuid.UUID | None, handlers: Sequence[Any] = ()) -> Span 
         span_for = getattr(handler, "span_for", None)
         if span_for is None:
             continue
-        span = span_for(run_id)
+        try:
+            span = span_for(run_id)
+        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
+            report_internal_error("span_of_run", error)
+            continue
         if span is not None:
             return span  # type: ignore[no-any-return]
     return None

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
 from opentelemetry.trace import Span, SpanContext
 
-_RECENT_RUNS: Final = 2048
-"""Ended runs remembered so that a child starting after its parent ended still finds it."""
+_RECENT_RUNS: Final = 1024
+"""Ended runs remembered (in each of two generations) so that a child starting after its parent ended finds it."""
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -62,6 +62,8 @@ class Run:
     first_chunk_ns: int = 0
     chunk_count: int = 0
     model_stream: bool = False
+    is_open: bool = True
+    """``False`` once the table stopped tracking the run."""
 
 
 class RunTable:
@@ -69,10 +71,16 @@ class RunTable:
 
     def __init__(self, *, max_open: int, max_age: float) -> None:
         self._lock = threading.Lock()
-        self._open: OrderedDict[UUID, Run] = OrderedDict()
-        self._recent: OrderedDict[UUID, SpanContext] = OrderedDict()
+        # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
+        self._open: dict[UUID, Run] = {}
+        # Two generations of ended runs: when the young one is full it becomes the old one. O(1), bounded.
+        self._recent: dict[UUID, SpanContext] = {}
+        self._older: dict[UUID, SpanContext] = {}
         self.max_open = max_open
         self.max_age = max_age
+        # Sweeping for age at most a few times per max_age keeps starts O(1) and the age bound tight.
+        self._sweep_every = min(1.0, max_age / 4)
+        self._next_sweep = 0.0
 
     def __len__(self) -> int:
         return len(self._open)
@@ -89,38 +97,49 @@ class RunTable:
         parent = self._open.get(parent_run_id)
         if parent is not None:
             return parent, None
-        return None, self._recent.get(parent_run_id)
+        return None, self._recent.get(parent_run_id) or self._older.get(parent_run_id)
 
-    def add(self, run: Run) -> list[Run] | None:
+    def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.
 
         Returns:
             ``None`` when the run id is already open (the new start is to be dropped), else the runs
-            evicted to make room or for age, possibly empty, which the caller must end.
+            evicted to make room or for age, usually none, which the caller must end.
         """
-        evicted: list[Run] = []
+        evicted: Sequence[Run] = ()
         with self._lock:
-            if run.run_id in self._open:
+            open_runs = self._open
+            if run.run_id in open_runs:
                 return None
-            self._open[run.run_id] = run
+            open_runs[run.run_id] = run
             parent = run.parent
-            if parent is not None and parent.run_id in self._open:
+            if parent is not None and parent.is_open:
                 if parent.children is None:
                     parent.children = set()
                 parent.children.add(run)
-            # Evicting the oldest run also evicts its open descendants, possibly ``run`` itself.
-            while len(self._open) > self.max_open:
-                evicted.extend(self._pop_locked(next(iter(self._open))))
-            # The table is oldest first, so checking one entry per start keeps the age bound in O(1).
-            deadline = run.started - self.max_age
-            while self._open:
-                oldest = next(iter(self._open.values()))
-                if oldest.started >= deadline:
-                    break
-                evicted.extend(self._pop_locked(oldest.run_id))
+            if len(open_runs) > self.max_open or run.started >= self._next_sweep:
+                evicted = self._evict_locked(run.started)
         return evicted
 
-    def pop(self, run_id: UUID) -> list[Run]:
+    def _evict_locked(self, now: float) -> list[Run]:
+        evicted: list[Run] = []
+        open_runs = self._open
+        # Evicting the oldest run also evicts its open descendants, possibly the run just added.
+        while len(open_runs) > self.max_open:
+            evicted.extend(self._pop_locked(next(iter(open_runs))))
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_every
+            deadline = now - self.max_age
+            stale: list[UUID] = []
+            for oldest in open_runs.values():
+                if oldest.started >= deadline:
+                    break
+                stale.append(oldest.run_id)
+            for run_id in stale:
+                evicted.extend(self._pop_locked(run_id))
+        return evicted
+
+    def pop(self, run_id: UUID) -> Sequence[Run]:
         """Stop tracking ``run_id`` and its open descendants.
 
         Returns:
@@ -129,21 +148,26 @@ class RunTable:
         with self._lock:
             return self._pop_locked(run_id)
 
-    def _pop_locked(self, run_id: UUID) -> list[Run]:
+    def _pop_locked(self, run_id: UUID) -> Sequence[Run]:
         run = self._open.pop(run_id, None)
         if run is None:
-            return []
-        popped: list[Run] = []
-        if run.children:
-            for child in list(run.children):
-                popped.extend(self._pop_locked(child.run_id))
-            run.children = None
+            return ()
+        run.is_open = False
         parent = run.parent
         if parent is not None and parent.children is not None:
             parent.children.discard(run)
-        self._recent[run_id] = run.span.get_span_context()
-        if len(self._recent) > _RECENT_RUNS:
-            self._recent.popitem(last=False)
+        recent = self._recent
+        recent[run_id] = run.span.get_span_context()
+        if len(recent) >= _RECENT_RUNS:
+            self._older = recent
+            self._recent = {}
+        children = run.children
+        if not children:
+            return (run,)
+        run.children = None
+        popped: list[Run] = []
+        for child in list(children):
+            popped.extend(self._pop_locked(child.run_id))
         popped.append(run)
         return popped
 

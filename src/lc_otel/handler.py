@@ -201,10 +201,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         popped = self._runs.pop(run_id)
         if not popped:
             return None
-        run = popped.pop()
-        for descendant in popped:
-            self._close_abandoned(descendant)
-        return run
+        if len(popped) > 1:
+            for descendant in popped[:-1]:
+                self._close_abandoned(descendant)
+        return popped[-1]
 
     def _end_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
         run = self._finish(run_id)
@@ -247,10 +247,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run_type = kwargs.get("run_type") or "chain"
         attributes: Attributes = {}
         agent = metadata.get("lc_agent_name") if metadata else None
-        parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-        is_agent = (isinstance(agent, str) and agent and (parent is None or parent.agent_name != agent)) or (
-            name in _LEGACY_AGENT_NAMES
-        )
+        if isinstance(agent, str) and agent:
+            # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
+            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+            is_agent = parent is None or parent.agent_name != agent
+        else:
+            is_agent = name in _LEGACY_AGENT_NAMES
         span_name = name
         kind = SpanKind.INTERNAL
         if is_agent:

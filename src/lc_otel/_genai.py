@@ -405,17 +405,49 @@ def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
 
 
 def response_attributes(response: Any, into: Attributes) -> Usage | None:
-    """Add response model, id, finish reasons and token usage to ``into``; return the usage found."""
-    model = response_model(response)
+    """Add response model, id, finish reasons and token usage to ``into``; return the usage found.
+
+    The same answers as :func:`response_model`, :func:`response_id`, :func:`finish_reasons` and
+    :func:`response_usage`, in one pass over the generations: this runs at the end of every model call.
+    """
+    model: str | None = None
+    found_id: str | None = None
+    reasons: list[str] = []
+    usage: Usage | None = None
+    for generation in _generations(response):
+        message = getattr(generation, "message", None)
+        sources = _metadata_of(generation)
+        if model is None:
+            model = _first_text(sources, _RESPONSE_MODEL_KEYS)
+        if found_id is None:
+            found_id = _first_text(sources, ("id",))
+            if found_id is None:
+                message_id = _text(getattr(message, "id", None))
+                if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
+                    found_id = message_id
+        reason = _first_text(sources, _FINISH_KEYS)
+        if reason:
+            reasons.append(reason)
+        counted = _message_usage(getattr(message, "usage_metadata", None))
+        if counted is not None:
+            if usage is None:
+                usage = counted
+            else:
+                usage.add(counted)
+    if model is None or found_id is None:
+        llm_output = _llm_output(response)
+        if model is None:
+            model = _first_text((llm_output,), _RESPONSE_MODEL_KEYS)
+        if found_id is None:
+            found_id = _first_text((llm_output,), ("id",))
+    if usage is None:
+        usage = response_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
     if model:
         into[sc.GEN_AI_RESPONSE_MODEL] = model
-    found_id = response_id(response)
     if found_id:
         into[sc.GEN_AI_RESPONSE_ID] = found_id
-    reasons = finish_reasons(response)
     if reasons:
         into[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-    usage = response_usage(response)
     if usage is not None:
         usage_attributes(usage, into)
     return usage

@@ -196,6 +196,27 @@ def _attach_pending(run_id: uuid.UUID | None, where: str) -> object | None:
         return None
 
 
+def _pending_context(run_id: uuid.UUID | None, where: str) -> otel_context.Context | None:
+    """A context whose current span stands for ``run_id``'s span; built once per stream, not per chunk."""
+    if run_id is None or not _active:
+        return None
+    try:
+        return trace.set_span_in_context(_RunSpan(run_id, trace.get_current_span()))
+    except Exception as error:  # noqa: BLE001
+        report_internal_error(where, error)
+        return None
+
+
+def _attach_context(context: otel_context.Context | None, where: str) -> object | None:
+    if context is None:
+        return None
+    try:
+        return otel_context.attach(context)
+    except Exception as error:  # noqa: BLE001
+        report_internal_error(where, error)
+        return None
+
+
 def _safe_detach(token: object | None, where: str) -> None:
     try:
         _detach(token)
@@ -305,9 +326,10 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
     def wrapper(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
         config, run_id = _with_run_id(config)
         iterator = original(self, input, config, **kwargs)
+        context = _pending_context(run_id, where)
         try:
             while True:
-                token = _attach_pending(run_id, where)
+                token = _attach_context(context, where)
                 try:
                     item = next(iterator)
                 except StopIteration:
@@ -331,9 +353,10 @@ def _wrap_astream(original: Callable[..., AsyncIterator[Any]]) -> Callable[..., 
     async def wrapper(self: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
         config, run_id = _with_run_id(config)
         iterator = original(self, input, config, **kwargs)
+        context = _pending_context(run_id, where)
         try:
             while True:
-                token = _attach_pending(run_id, where)
+                token = _attach_context(context, where)
                 try:
                     item = await iterator.__anext__()
                 except StopAsyncIteration:

@@ -38,10 +38,34 @@ def describe(error: BaseException) -> str:
     return f"{name}: {message}" if message else name
 
 
+def is_control_flow(error: BaseException) -> bool:
+    """Tell whether ``error`` is LangGraph control flow, not a failure.
+
+    ``interrupt()`` (human in the loop) raises ``GraphInterrupt`` and a handoff to a parent graph raises
+    ``ParentCommand``; both derive from ``langgraph.errors.GraphBubbleUp``. Matched by name, so LangGraph
+    need not be installed (or imported) for this check.
+    """
+    return any(
+        cls.__name__ == "GraphBubbleUp" and cls.__module__.startswith("langgraph") for cls in type(error).__mro__
+    )
+
+
 def mark_failed(span: Span, error: BaseException) -> None:
-    """Set status ERROR, ``error.type`` and an ``exception`` event on ``span``."""
-    span.set_attribute(sc.ERROR_TYPE, error_type(error))
-    span.record_exception(error)
+    """Set status ERROR, ``error.type`` and an ``exception`` event on ``span``.
+
+    LangGraph control flow (see :func:`is_control_flow`) is no failure: the span keeps status UNSET and gets
+    ``langgraph.control_flow`` = the exception's class name instead, so a paused graph is not an error in
+    every dashboard.
+    """
+    if is_control_flow(error):
+        span.set_attribute(sc.LANGGRAPH_CONTROL_FLOW, type(error).__name__)
+        return
+    qualified = error_type(error)
+    span.set_attribute(sc.ERROR_TYPE, qualified)
+    try:
+        span.record_exception(error)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still gets its event, and the span ends
+        span.add_event("exception", {"exception.type": qualified, "exception.message": describe(error)})
     span.set_status(Status(StatusCode.ERROR, describe(error)))
 
 

@@ -75,6 +75,8 @@ STREAM_CHUNK_COUNT: Final = "langchain.stream.chunk_count"
 RETRIEVER_DOCUMENT_COUNT: Final = "langchain.retriever.document_count"
 LANGGRAPH_NODE: Final = "langgraph.node"
 LANGGRAPH_STEP: Final = "langgraph.step"
+LANGGRAPH_CONTROL_FLOW: Final = "langgraph.control_flow"
+"""The LangGraph control-flow exception (``GraphInterrupt``, ``ParentCommand``) a run ended with."""
 
 # Span event names.
 EVENT_AGENT_ACTION: Final = "langchain.agent.action"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -70,7 +71,8 @@ def env_number(name: str, default: float, *, minimum: float, environ: Mapping[st
     except ValueError:
         _warn(name, raw, default)
         return default
-    if not value >= minimum:  # also rejects NaN
+    # Infinity is no bound (and no int); NaN compares false to everything.
+    if not math.isfinite(value) or not value >= minimum:
         _warn(name, raw, default)
         return default
     return value
@@ -133,9 +135,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings from the environment, warning about and skipping bad values."""
         env = os.environ if environ is None else environ
-        capture = _genai_capture(env)
-        if LC_OTEL_CAPTURE_CONTENT in env or capture is None:
-            capture = env_bool(LC_OTEL_CAPTURE_CONTENT, False, env)
+        # LC_OTEL_* wins over the GenAI switch; a bad LC_OTEL_* value falls back to it, then to the default.
+        genai = _genai_capture(env)
+        capture = env_bool(LC_OTEL_CAPTURE_CONTENT, bool(genai), env)
         return cls(
             capture_content=capture,
             max_content_length=int(env_number(LC_OTEL_MAX_CONTENT_LENGTH, 8192, minimum=16, environ=env)),

@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lc_otel import OpenTelemetryCallbackHandler, _context
+from lc_otel import OpenTelemetryCallbackHandler, _context, _owners
 from lc_otel._settings import Settings
 from tests.support.models import UsageChatModel, reply
 from tests.support.spans import by_name, parent_id, span_id
@@ -110,7 +110,19 @@ class _BrokenLookup(OpenTelemetryCallbackHandler):
         raise RuntimeError("lookup exploded")
 
 
+@pytest.fixture(name="registry")
+def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget, after the test, the handlers it registered process-wide.
+
+    Every handler stays in ``_owners._live`` for as long as it lives, and stream lookups ask all of them. A
+    broken one that outlives its test (a traceback cycle keeps it until the cyclic GC runs) would log internal
+    errors in whichever later test streams next; that made the SSE tests fail depending on GC timing.
+    """
+    monkeypatch.setattr(_owners, "_live", _owners._live)
+
+
 @pytest.mark.internal_errors
+@pytest.mark.usefixtures("registry")
 def test_a_failing_lookup_falls_back_to_the_original_behaviour(
     provider: TracerProvider, exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -127,6 +139,28 @@ def test_a_failing_lookup_falls_back_to_the_original_behaviour(
     # Logged once per place, not once per call.
     assert 1 <= len(reports) <= 4
     assert len({r.getMessage() for r in reports}) == len(reports)
+
+
+@pytest.mark.internal_errors
+@pytest.mark.usefixtures("registry")
+def test_a_broken_handler_does_not_hide_another_handlers_span(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    broken = _BrokenLookup(provider, settings=Settings())  # registered first, so asked first
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
+    _context.install()
+    tracer = provider.get_tracer("user")
+
+    class Calling(UsageChatModel):
+        def _stream(self, *args: Any, **kwargs: Any) -> Any:
+            with tracer.start_as_current_span("user.http"):  # what an instrumented HTTP client would do
+                yield from super()._stream(*args, **kwargs)
+
+    chunks = Calling(responses=[reply("a b")]).stream("hi", {"callbacks": [handler]})
+    assert "".join(str(c.content) for c in chunks) == "a b"
+    spans = exporter.get_finished_spans()
+    assert parent_id(by_name(spans, "user.http")) == span_id(by_name(spans, "chat fake-model-1"))
+    assert broken.open_runs == 0
 
 
 def test_user_exceptions_pass_through_unchanged(handler: OpenTelemetryCallbackHandler) -> None:

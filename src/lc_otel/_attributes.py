@@ -6,11 +6,12 @@ Pure functions: no state, no OpenTelemetry calls. Values are coerced to what eve
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from opentelemetry.util.types import AttributeValue
 
@@ -22,11 +23,42 @@ MAX_INDEXED_LENGTH: Final = 255
 _STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
 _TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 # LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, not as metadata.
+_REDACTED: Final = "[REDACTED]"
+_REDACT_WINDOW: Final = MAX_INDEXED_LENGTH + 512
+"""Text redacted before the cut to 255, so a secret that straddles the cut is still recognised whole."""
+_JSON_KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)":')
 _BOOKKEEPING_KEYS: Final = frozenset({"lc_versions", "lc_agent_name"})
 _CONVERSATION_KEYS: Final = ("thread_id", "session_id", "conversation_id")
 _LANGGRAPH_RENAMES: Final = {"langgraph_node": sc.LANGGRAPH_NODE, "langgraph_step": sc.LANGGRAPH_STEP}
 
 Attributes = dict[str, AttributeValue]
+
+
+class Redacts(Protocol):
+    """What metadata needs of :class:`lc_otel._content.Redactor` (kept abstract: ``_content`` imports us)."""
+
+    def text(self, value: str) -> str:
+        """Replace every credential-looking match in ``value``."""
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        """Return a JSON-friendly copy of ``value`` with secrets replaced."""
+
+    def __hash__(self) -> int:
+        """Hashable by identity: redacted text is cached per redactor."""
+
+
+@functools.cache
+def _builtin_redactor() -> Redacts:
+    from lc_otel._content import Redactor  # here, not at the top: _content imports this module
+
+    return Redactor(max_length=MAX_INDEXED_LENGTH)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    from lc_otel._content import is_secret_key
+
+    return is_secret_key(key)
 
 
 def is_structural_tag(tag: str) -> bool:
@@ -96,17 +128,50 @@ def scalar_value(value: Any, max_length: int) -> AttributeValue | None:
     return to_json(value)[:max_length]
 
 
-def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes) -> None:
-    """Add ``langchain.metadata.<key>`` entries, LangGraph markers and the conversation id to ``into``."""
-    if not metadata:
+@functools.lru_cache(maxsize=1024)
+def _redact_text(redactor: Redacts, text: str) -> str:
+    # Cached: every run of a request carries the same metadata, and the patterns are the costly part.
+    return redactor.text(text)[:MAX_INDEXED_LENGTH]
+
+
+def _names_a_secret(json_text: str) -> bool:
+    """Tell whether encoded JSON has a credential-like key somewhere inside."""
+    return '":' in json_text and any(_is_secret_key(key) for key in _JSON_KEY.findall(json_text))
+
+
+def _redacted_metadata_value(key: str, value: Any, redactor: Redacts) -> AttributeValue | None:
+    """Coerce one metadata value like :func:`scalar_value`, with secrets replaced (metadata is always sent)."""
+    if value is None:
+        return None
+    if _is_secret_key(key):
+        return _REDACTED
+    if isinstance(value, str):
+        return _redact_text(redactor, value[:_REDACT_WINDOW])
+    if isinstance(value, bool | int | float | bytes | bytearray | memoryview):
+        return scalar_value(value, MAX_INDEXED_LENGTH)
+    text = to_json(value)
+    if _names_a_secret(text):
+        text = to_json(redactor.value(value))
+    return _redact_text(redactor, text[:_REDACT_WINDOW])
+
+
+def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes, redactor: Redacts | None = None) -> None:
+    """Add ``langchain.metadata.<key>`` entries, LangGraph markers and the conversation id to ``into``.
+
+    Metadata is recorded whatever the content setting, so secrets are replaced here: values under a
+    credential-like key, and text matching a credential pattern (the built-in ones, or ``redactor``'s, which
+    adds the configured ``LC_OTEL_REDACT_PATTERNS``).
+    """
+    if not metadata or not isinstance(metadata, Mapping):
         return
+    redacts = redactor if redactor is not None else _builtin_redactor()
     for key, value in metadata.items():
         if not isinstance(key, str) or not key:
             continue
         if key.startswith("ls_") or key in _BOOKKEEPING_KEYS:
             continue
         renamed = _LANGGRAPH_RENAMES.get(key)
-        coerced = scalar_value(value, MAX_INDEXED_LENGTH)
+        coerced = _redacted_metadata_value(key, value, redacts)
         if coerced is None:
             continue
         into[renamed or sc.METADATA_PREFIX + key] = coerced

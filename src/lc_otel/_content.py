@@ -32,6 +32,11 @@ _MATCH_MARGIN: Final = 512
 """Characters kept past the length limit before redaction, so a secret cut in half is still matched."""
 
 
+def is_secret_key(key: str) -> bool:
+    """Tell whether a mapping key names a credential (``api_key``, ``Authorization``, ``x-api-key``, ...)."""
+    return _SECRET_KEY.match(key) is not None
+
+
 class Redactor:
     """Replaces secrets in text and in nested values."""
 

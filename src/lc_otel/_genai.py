@@ -69,6 +69,11 @@ def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
     return type(value) is list or isinstance(value, Sequence)
 
 
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one: a caller may pass anything as metadata."""
+    return value if _is_mapping(value) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -96,7 +101,7 @@ def count(value: Any) -> int | None:
 
 def provider_name(metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None) -> str | None:
     """Map LangChain's provider name to the conventions' value (unknown names pass through)."""
-    raw = _text((metadata or {}).get("ls_provider"))
+    raw = _text(_as_mapping(metadata).get("ls_provider"))
     if raw is None:
         kind = _text((invocation_params or {}).get("_type"))
         raw = kind.split("-")[0] if kind else None
@@ -112,7 +117,7 @@ def request_model(
     serialized: Mapping[str, Any] | None,
 ) -> str | None:
     """Find the requested model name in metadata, invocation parameters or the serialized model."""
-    found = _text((metadata or {}).get("ls_model_name"))
+    found = _text(_as_mapping(metadata).get("ls_model_name"))
     if found:
         return found
     for source in (invocation_params, _serialized_kwargs(serialized)):
@@ -167,7 +172,7 @@ def request_attributes(
     if model:
         into[sc.GEN_AI_REQUEST_MODEL] = model
     params: Mapping[str, Any] = invocation_params or {}
-    md: Mapping[str, Any] = metadata or {}
+    md = _as_mapping(metadata)
     for key, attribute in _FLOAT_PARAMS:
         value = _number(params.get(key))
         if value is None and key == "temperature":

@@ -13,8 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, TypedDict
+from uuid import uuid4
 
 import pytest
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -169,3 +171,82 @@ def test_the_readme_table_lists_every_variable_the_code_reads() -> None:
     read -= {"OTEL_ENABLED", "OTEL_ONLY"}  # suffixes of LangSmith's LANGSMITH_/LANGCHAIN_ switches
     documented = set(re.findall(r"`((?:LC_OTEL|OTEL)_[A-Z_]+)`", _README.read_text().split("## Configuration")[1]))
     assert sorted(read - documented) == []
+
+
+# --- secrets in metadata ----------------------------------------------------------------------------------
+
+_OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 2
+
+
+def test_secrets_in_metadata_never_leave_even_with_content_capture_off(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """SPEC §3 "Secrets never leave the process, whatever the setting": metadata is sent on every span."""
+    metadata = {
+        "user_id": "u-42",
+        "api_key": "plain-looking-value",
+        "Authorization": "Basic dXNlcjpwYXNz",
+        "note": f"called with {_OPENAI_KEY}",
+        "client": {"base_url": "https://example.test", "headers": {"x-api-key": "k-123"}},
+        "padding": "x" * 250 + " " + _OPENAI_KEY,  # the key straddles the 255-character cut
+    }
+    RunnableLambda(lambda x: x, name="step").invoke(1, {"callbacks": [handler], "metadata": metadata})
+
+    attributes = dict(by_name(_finished(exporter), "step").attributes or {})
+    assert attributes["langchain.metadata.user_id"] == "u-42"
+    assert attributes["langchain.metadata.api_key"] == "[REDACTED]"
+    assert attributes["langchain.metadata.Authorization"] == "[REDACTED]"
+    assert attributes["langchain.metadata.note"] == "called with [REDACTED]"
+    assert attributes["langchain.metadata.client"] == (
+        '{"base_url":"https://example.test","headers":{"x-api-key":"[REDACTED]"}}'
+    )
+    assert attributes["langchain.metadata.padding"] == "x" * 250 + " [RED"
+    exported = repr(attributes)
+    assert "sk-proj" not in exported
+    assert "k-123" not in exported
+    assert "dXNlcjpwYXNz" not in exported
+
+
+@pytest.mark.xfail(strict=True, reason="handler.py must pass its redactor to metadata_attributes (lead's file)")
+def test_configured_redaction_patterns_apply_to_metadata_too(provider: Any, exporter: InMemorySpanExporter) -> None:
+    """SPEC §3: values matching the configurable redaction patterns never leave, whatever the setting."""
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings(), redact_patterns=[r"cust-\d+"])
+    RunnableLambda(lambda x: x, name="step").invoke(1, {"callbacks": [handler], "metadata": {"customer": "cust-999"}})
+    attributes = by_name(_finished(exporter), "step").attributes or {}
+    assert attributes["langchain.metadata.customer"] == "[REDACTED]"
+
+
+# --- odd input from callers -------------------------------------------------------------------------------
+
+
+def test_non_mapping_metadata_on_model_tool_and_retriever_runs_still_gives_their_spans(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """SPEC §7 "bad input is coerced, cut or dropped": metadata that is not a mapping is dropped, not the run."""
+    odd: Any = ["not", "a", "mapping"]
+    chat, tool_run, retriever = uuid4(), uuid4(), uuid4()
+    handler.on_chat_model_start({}, [[]], run_id=chat, metadata=odd, invocation_params={"model": "m-1"})
+    handler.on_llm_end(None, run_id=chat)
+    handler.on_tool_start({"name": "lookup"}, "q", run_id=tool_run, metadata=odd)
+    handler.on_tool_end("a", run_id=tool_run)
+    handler.on_retriever_start({"name": "docs"}, "q", run_id=retriever, metadata="text")
+    handler.on_retriever_end([], run_id=retriever)
+    assert sorted(s.name for s in _finished(exporter)) == ["chat m-1", "execute_tool lookup", "retrieval docs"]
+    assert all(not key.startswith("langchain.metadata.") for s in _finished(exporter) for key in s.attributes or {})
+
+
+@pytest.mark.xfail(strict=True, reason="handler.py on_chain_start / _tag_attributes (lead's file)")
+def test_odd_metadata_and_unhashable_tags_on_a_chain_keep_its_span(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """SPEC §7: a chain whose metadata is a list or whose tags hold a list still gets its span (and children)."""
+    odd_metadata: Any = ["not", "a", "mapping"]
+    odd_tags: Any = ["prod", ["nested"]]
+    first, second = uuid4(), uuid4()
+    handler.on_chain_start({"name": "a"}, {}, run_id=first, metadata=odd_metadata)
+    handler.on_chain_end({}, run_id=first)
+    handler.on_chain_start({"name": "b"}, {}, run_id=second, tags=odd_tags)
+    handler.on_chain_end({}, run_id=second)
+    spans = _finished(exporter)
+    assert sorted(s.name for s in spans) == ["a", "b"]
+    assert (by_name(spans, "b").attributes or {})["langchain.tag.prod"] is True

@@ -287,7 +287,11 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     if endpoint:
         chosen = resolve_protocol(endpoint, protocol)
         destination = f"{endpoint} (OTLP {chosen})"
-        exporter = _RecordingExporter(_otlp_exporter(endpoint, chosen))
+        try:
+            exporter = _RecordingExporter(_otlp_exporter(endpoint, chosen))
+        except ValueError as exc:  # the exporters parse the URL up front (a broken IPv6 host, a bad port)
+            print(f"lc-otel: not an OTLP endpoint: {endpoint!r} ({exc})", file=sys.stderr)
+            return 1
     else:
         path = os.environ.get(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE
         destination = path

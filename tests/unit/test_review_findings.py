@@ -27,6 +27,7 @@ from opentelemetry.trace import StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
+from lc_otel.cli import main
 from tests.support.spans import by_name
 
 _README = Path(__file__).resolve().parents[2] / "README.md"
@@ -250,3 +251,61 @@ def test_odd_metadata_and_unhashable_tags_on_a_chain_keep_its_span(
     spans = _finished(exporter)
     assert sorted(s.name for s in spans) == ["a", "b"]
     assert (by_name(spans, "b").attributes or {})["langchain.tag.prod"] is True
+
+
+# --- command line -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["traces", "--jaeger", "not-a-url"], "lc-otel: not a Jaeger URL: 'not-a-url'"),
+        (["traces", "--jaeger", "http://[::1"], "lc-otel: not a Jaeger URL: 'http://[::1'"),
+        (["traces", "--jaeger", "file:///etc"], "lc-otel: not a Jaeger URL: 'file:///etc'"),
+        (
+            ["traces", "--jaeger", "http://127.0.0.1:1", "--since", "9" * 30 + "d"],
+            "lc-otel: cannot reach Jaeger at http://127.0.0.1:1:",
+        ),
+        (["demo", "--endpoint", "http://[::1"], "lc-otel: not an OTLP endpoint: 'http://[::1'"),
+    ],
+)
+def test_cli_errors_are_one_line_and_a_non_zero_exit(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC §5: bad arguments, an unreachable server: "one clear line and a non-zero exit, no traceback"."""
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1
+
+
+# --- retries ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="handler.py must turn retry:attempt:N tags into retry events (lead's file)")
+def test_with_retry_records_its_retries_as_events_with_the_attempt_number(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """SPEC §3 "retries as ``langchain.retry`` with the attempt number": ``with_retry`` never calls ``on_retry``.
+
+    LangChain marks attempts 2, 3, ... with the structural tag ``retry:attempt:N`` (dropped from the tags);
+    the retrying run's span gets one ``langchain.retry`` event per failed attempt, like ``on_retry`` gives.
+    """
+    attempts = iter([ValueError("flaky"), ValueError("flaky"), None])
+
+    def flaky(x: int) -> int:
+        error = next(attempts)
+        if error is not None:
+            raise error
+        return x
+
+    retrying = RunnableLambda(flaky).with_retry(stop_after_attempt=3, wait_exponential_jitter=False)
+    assert retrying.invoke(1, {"callbacks": [handler]}) == 1
+
+    spans = _finished(exporter)
+    root = next(s for s in spans if s.parent is None)
+    retries = [e for e in root.events if e.name == "langchain.retry"]
+    assert [dict(e.attributes or {}) for e in retries] == [
+        {"langchain.retry.attempt": 1},
+        {"langchain.retry.attempt": 2},
+    ]

@@ -44,7 +44,8 @@ def _rfc3339(nanos: int) -> str:
 
 def _window(query: Query, now_ns: int) -> tuple[int, int]:
     lookback = query.since_seconds if query.since_seconds is not None else DEFAULT_LOOKBACK_SECONDS
-    return now_ns - int(lookback * 1e9), now_ns
+    # No earlier than 1970: a --since of centuries means "everything", not a date the clock cannot show.
+    return now_ns - int(min(lookback * 1e9, now_ns)), now_ns
 
 
 def v3_params(query: Query, *, now_ns: int) -> list[tuple[str, str]]:
@@ -87,7 +88,12 @@ def v1_params(query: Query, *, now_ns: int) -> list[tuple[str, str]]:
 
 def _get(base_url: str, path: str, params: list[tuple[str, str]]) -> _Reply:
     url = base_url.rstrip("/") + path + "?" + urllib.parse.urlencode(params)
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    except ValueError:  # no scheme, a broken IPv6 host, ...
+        raise JaegerError(f"not a Jaeger URL: {base_url!r} (expected e.g. http://localhost:16686)") from None
+    if request.type not in {"http", "https"}:
+        raise JaegerError(f"not a Jaeger URL: {base_url!r} (expected e.g. http://localhost:16686)")
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:
             return _Reply(response.status, response.read())

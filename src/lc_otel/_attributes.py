@@ -21,6 +21,7 @@ MAX_INDEXED_LENGTH: Final = 255
 """Backends index short strings only (Jaeger, Elasticsearch keyword fields): metadata is cut to this."""
 
 _STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
+_RETRY_TAG: Final = "retry:attempt:"
 _TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
 # LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, not as metadata.
 _REDACTED: Final = "[REDACTED]"
@@ -64,6 +65,15 @@ def _is_secret_key(key: str) -> bool:
 def is_structural_tag(tag: str) -> bool:
     """Tell whether LangChain or LangGraph added ``tag`` to describe the run's position, not the user."""
     return tag.startswith(_STRUCTURAL_TAG_PREFIXES)
+
+
+def retry_attempt(tags: Iterable[Any]) -> int | None:
+    """Return ``N`` of LangChain's ``retry:attempt:N`` tag (``with_retry``'s attempts 2, 3, ...), if any."""
+    for tag in tags:
+        if isinstance(tag, str) and tag.startswith(_RETRY_TAG):
+            number = tag[len(_RETRY_TAG) :]
+            return int(number) if number.isdigit() else None
+    return None
 
 
 def tag_key(tag: str) -> str:

@@ -59,6 +59,8 @@ OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
 OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
+OTEL_BSP_EXPORT_TIMEOUT: Final = "OTEL_BSP_EXPORT_TIMEOUT"
 OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
 
 DEFAULT_EXPORT_FILE: Final = "lc-otel-spans.jsonl"
@@ -216,9 +218,13 @@ def build_processor(
     )
     queue = int(env_number(OTEL_BSP_MAX_QUEUE_SIZE, 2048, minimum=1))
     batch = int(env_number(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512, minimum=1))
+    # Read here, not by the SDK: a bad value then warns once and falls back, instead of logging a traceback.
+    delay = env_number(OTEL_BSP_SCHEDULE_DELAY, 5000.0, minimum=1.0)
     return BoundedBatchProcessor(
         guard,
         max_queue_size=queue,
+        schedule_delay_millis=delay,
+        export_timeout_millis=env_number(OTEL_BSP_EXPORT_TIMEOUT, 30000.0, minimum=1.0),
         max_export_batch_size=min(batch, queue),
         shutdown_timeout=env_number(LC_OTEL_SHUTDOWN_TIMEOUT, 4.0, minimum=0.0),
     )

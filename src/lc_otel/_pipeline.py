@@ -196,6 +196,7 @@ class BoundedBatchProcessor(SpanProcessor):
         shutdown_timeout: Seconds :meth:`shutdown` may take, whatever the backend does.
         schedule_delay_millis: Passed to ``BatchSpanProcessor`` (``None``: ``OTEL_BSP_SCHEDULE_DELAY``).
         max_export_batch_size: Passed to ``BatchSpanProcessor`` (``None``: ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE``).
+        export_timeout_millis: Passed to ``BatchSpanProcessor`` (``None``: ``OTEL_BSP_EXPORT_TIMEOUT``).
     """
 
     def __init__(
@@ -206,6 +207,7 @@ class BoundedBatchProcessor(SpanProcessor):
         shutdown_timeout: float,
         schedule_delay_millis: float | None = None,
         max_export_batch_size: int | None = None,
+        export_timeout_millis: float | None = None,
     ) -> None:
         self._guard = guard
         self._max_queue_size = max_queue_size
@@ -223,6 +225,7 @@ class BoundedBatchProcessor(SpanProcessor):
             max_queue_size=max_queue_size * 2,
             schedule_delay_millis=schedule_delay_millis,
             max_export_batch_size=batch_size or min(512, max_queue_size),
+            export_timeout_millis=export_timeout_millis,
         )
 
     @property

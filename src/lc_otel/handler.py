@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind, TracerProvider
 
 from lc_otel import _content, _context, _errors, _genai, _owners
 from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, metadata_attributes, run_name, tag_attributes
+from lc_otel._attributes import Attributes, metadata_attributes, retry_attempt, run_name, tag_attributes
 from lc_otel._guard import guarded, report_internal_error
 from lc_otel._runs import Run, RunTable
 from lc_otel._settings import Settings
@@ -164,8 +164,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if tags:
             attributes.update(self._tag_attributes(tags))
         if metadata:
-            metadata_attributes(metadata, attributes)
+            metadata_attributes(metadata, attributes, self._redactor)
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
+        if tags and parent is not None:
+            # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
+            attempt = retry_attempt(tags)
+            if attempt is not None:
+                parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
         if agent_name is None and parent is not None:
             agent_name = parent.agent_name
         run = Run(run_id, span, parent, run_type, time.monotonic(), run_id_text=run_id_text, agent_name=agent_name)
@@ -179,8 +184,15 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     def _tag_attributes(self, tags: Sequence[str]) -> Attributes:
         """Return the tag attributes of ``tags``, cached: every run of a request carries the same tags."""
+        if isinstance(tags, str):  # one tag, not its characters
+            tags = [tags]
         key = tuple(tags)
-        cached = self._tag_cache.get(key)
+        try:
+            cached = self._tag_cache.get(key)
+        except TypeError:  # an unhashable tag: coerced by tag_attributes, not cached
+            uncached: Attributes = {}
+            tag_attributes(key, uncached)
+            return uncached
         if cached is None:
             cached = {}
             tag_attributes(key, cached)
@@ -246,7 +258,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         name = run_name(serialized, kwargs.get("name"))
         run_type = kwargs.get("run_type") or "chain"
         attributes: Attributes = {}
-        agent = metadata.get("lc_agent_name") if metadata else None
+        agent = metadata.get("lc_agent_name") if isinstance(metadata, Mapping) else None
         if isinstance(agent, str) and agent:
             # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
             parent = self._runs.get(parent_run_id) if parent_run_id is not None else None

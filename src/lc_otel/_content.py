@@ -23,6 +23,7 @@ _SECRET_KEY: Final = re.compile(
 _SECRET_TEXT: Final = (
     re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}"),  # OpenAI / Anthropic style keys
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*"),
+    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*"),  # HTTP Basic credentials (base64 user:password)
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
     re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"),  # Google API keys
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens

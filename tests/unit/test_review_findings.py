@@ -305,3 +305,12 @@ def test_with_retry_records_its_retries_as_events_with_the_attempt_number(
         {"langchain.retry.attempt": 1},
         {"langchain.retry.attempt": 2},
     ]
+
+
+def test_basic_authorization_in_free_text_is_redacted():
+    """An ``Authorization: Basic ...`` header pasted into captured text never leaves the process."""
+    from lc_otel._content import Redactor
+
+    text = Redactor().text("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://example.test")
+    assert "dXNlcjpwYXNzd29yZA" not in text
+    assert "[REDACTED]" in text

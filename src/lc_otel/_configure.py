@@ -177,7 +177,8 @@ def resolve_target(
     return ExportTarget(protocol=chosen, endpoint=url, headers=_headers(headers))
 
 
-def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
+def otlp_exporter(target: ExportTarget, timeout: float) -> SpanExporter:
+    """The OTLP exporter for an endpoint target (gRPC or HTTP/protobuf), with its headers."""
     if target.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
@@ -186,6 +187,13 @@ def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
         return HttpExporter(endpoint=target.endpoint, headers=dict(target.headers), timeout=timeout)
+    msg = f"not an OTLP target: {target.description}"
+    raise ValueError(msg)
+
+
+def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
+    if target.protocol is not None:
+        return otlp_exporter(target, timeout)
     from lc_otel._file_export import file_exporter
 
     return file_exporter(target.path or DEFAULT_EXPORT_FILE)

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from lc_otel import _configure
 from lc_otel._traces._sdk import spans_from_sdk
 from lc_otel._traces._tree import write_traces
 from lc_otel.handler import OpenTelemetryCallbackHandler
@@ -223,28 +224,8 @@ class _RecordingExporter(SpanExporter):
 
 
 def resolve_protocol(endpoint: str, protocol: str | None) -> str:
-    """The OTLP protocol: explicit, else ``OTEL_EXPORTER_OTLP_PROTOCOL``, else by port (4318 is HTTP)."""
-    chosen = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    )
-    if chosen in ("grpc", "http/protobuf"):
-        return chosen
-    return "http/protobuf" if re.search(r":4318(/|$)", endpoint) else "grpc"
-
-
-def _otlp_exporter(endpoint: str, protocol: str) -> SpanExporter:
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-
-        url = endpoint if endpoint.rstrip("/").endswith("/v1/traces") else endpoint.rstrip("/") + "/v1/traces"
-        return HttpExporter(endpoint=url, timeout=_EXPORT_TIMEOUT_SECONDS)
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
-    return GrpcExporter(
-        endpoint=endpoint, insecure=not endpoint.startswith("https://"), timeout=_EXPORT_TIMEOUT_SECONDS
-    )
+    """The OTLP protocol, chosen exactly as :func:`lc_otel.configure` chooses it (4317 means gRPC)."""
+    return _configure.resolve_target(endpoint, protocol).protocol or "http/protobuf"
 
 
 @contextlib.contextmanager
@@ -262,10 +243,6 @@ def _quiet_exporter_logs() -> Iterator[None]:
             log.setLevel(level)
 
 
-def _endpoint_from_env() -> str | None:
-    return os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-
-
 def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     """Run the demo app traced, draw its trace, and say where the spans went.
 
@@ -279,21 +256,25 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
         The exit status: 0, or 1 when the spans could not be written or exported.
     """
     out = sys.stdout
-    endpoint = endpoint or _endpoint_from_env()
     service = os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    if endpoint:
-        chosen = resolve_protocol(endpoint, protocol)
-        destination = f"{endpoint} (OTLP {chosen})"
+    # The same resolution as configure(): LC_OTEL_ENDPOINT, OTEL_* endpoints, protocols and headers.
+    target = _configure.resolve_target(endpoint, protocol)
+    if endpoint and target.protocol is None:
+        print(f"lc-otel: not an OTLP endpoint: {endpoint!r}", file=sys.stderr)
+        return 1
+    if target.protocol is not None:
+        destination = f"{target.endpoint} (OTLP {target.protocol})"
         try:
-            exporter = _RecordingExporter(_otlp_exporter(endpoint, chosen))
+            inner = _configure.otlp_exporter(target, _EXPORT_TIMEOUT_SECONDS)
         except ValueError as exc:  # the exporters parse the URL up front (a broken IPv6 host, a bad port)
-            print(f"lc-otel: not an OTLP endpoint: {endpoint!r} ({exc})", file=sys.stderr)
+            print(f"lc-otel: not an OTLP endpoint: {target.endpoint!r} ({exc})", file=sys.stderr)
             return 1
+        exporter = _RecordingExporter(inner)
     else:
-        path = os.environ.get(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE
+        path = target.path or DEFAULT_EXPORT_FILE
         destination = path
         from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 
@@ -320,7 +301,7 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     if exporter.failed:
         print(f"lc-otel: could not export the spans to {destination}", file=sys.stderr)
         return 1
-    if endpoint:
+    if target.protocol is not None:
         ui = (os.environ.get(LC_OTEL_JAEGER_UI) or DEFAULT_JAEGER_UI).rstrip("/")
         out.write(f"Spans exported to {destination}.\nJaeger UI: {ui}/trace/{trace_id}\n")
     else:

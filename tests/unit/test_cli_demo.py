@@ -193,7 +193,7 @@ def test_demo_reports_an_unreachable_endpoint_in_one_line(clean_env: Path, capsy
     assert main(["demo", "--endpoint", endpoint, "--protocol", "http/protobuf"]) == 1
     out, err = capsys.readouterr()
     assert "└─ office-assistant  " in out  # the trace is still shown
-    assert err == f"lc-otel: could not export the spans to {endpoint} (OTLP http/protobuf)\n"
+    assert err == f"lc-otel: could not export the spans to {endpoint}/v1/traces (OTLP http/protobuf)\n"
     assert not clean_env.exists()
 
 

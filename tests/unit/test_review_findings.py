@@ -314,3 +314,18 @@ def test_basic_authorization_in_free_text_is_redacted():
     text = Redactor().text("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://example.test")
     assert "dXNlcjpwYXNzd29yZA" not in text
     assert "[REDACTED]" in text
+
+
+def test_demo_resolves_the_endpoint_like_configure(monkeypatch: pytest.MonkeyPatch):
+    """``lc-otel demo`` honours LC_OTEL_ENDPOINT and picks the protocol by configure()'s rule (4317 is gRPC)."""
+    from lc_otel import _configure
+    from lc_otel._demo import resolve_protocol
+
+    assert resolve_protocol("http://localhost:4317", None) == "grpc"
+    assert resolve_protocol("http://localhost:4318", None) == "http/protobuf"
+    assert resolve_protocol("http://collector:55681", None) == "http/protobuf"
+    monkeypatch.setenv("LC_OTEL_ENDPOINT", "http://localhost:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20t")
+    target = _configure.resolve_target(None, None)
+    assert (target.protocol, target.endpoint) == ("grpc", "http://localhost:4317")
+    assert target.headers == {"authorization": "Bearer t"}

@@ -56,7 +56,17 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-healthy() { curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1; }
+# python3 rather than curl: slim CI images have python3 (the Makefile needs it) but not always curl.
+healthy() {
+    python3 - "$HTTP_PORT" <<'EOF'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2) as response:
+        sys.exit(0 if response.status == 200 else 1)
+except OSError:
+    sys.exit(1)
+EOF
+}
 
 PHX_PID=""
 PHX_DIR=""
@@ -77,6 +87,13 @@ backend_ok=0
 if install_phoenix; then
     log "Phoenix $PHOENIX_VERSION installed ($(elapsed))"
     export LC_OTEL_IT_PHOENIX_BIN="$PWD/$PHOENIX_HOME/bin/phoenix"
+    # Another run of this script (another clone, another engineer) may be starting its Phoenix right now: it
+    # binds its ports only after about 10 s of imports, so both would see 4317/4318 free, and the loser would
+    # take the winner's /healthz for its own and lose its backend when the winner stops. One start at a time.
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"${TMPDIR:-/tmp}/lc-otel-with-backend-$(id -u).lock"
+        flock 9
+    fi
     if port_busy "$GRPC_PORT" || port_busy "$HTTP_PORT"; then
         # Another backend (or another run of this script) holds the usual ports: take free ones.
         GRPC_PORT=$(free_port)
@@ -86,7 +103,7 @@ if install_phoenix; then
     PHX_DIR=$(mktemp -d)
     PHOENIX_WORKING_DIR="$PHX_DIR" PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$HTTP_PORT" \
         PHOENIX_GRPC_PORT="$GRPC_PORT" PHOENIX_TELEMETRY_ENABLED=false \
-        "$PHOENIX_HOME/bin/phoenix" serve >"$PHX_DIR/phoenix.log" 2>&1 &
+        "$PHOENIX_HOME/bin/phoenix" serve >"$PHX_DIR/phoenix.log" 2>&1 9>&- &
     PHX_PID=$!
     for _ in $(seq 1 1200); do
         healthy && break
@@ -101,6 +118,7 @@ if install_phoenix; then
         tail -50 "$PHX_DIR/phoenix.log" >&2 || true
         stop_phoenix
     fi
+    exec 9>&-  # ready or given up: the next run may start (the lock dies with the descriptor)
 else
     log "could not install Phoenix"
 fi

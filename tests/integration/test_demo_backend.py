@@ -45,7 +45,9 @@ def test_demo_exports_its_trace_and_prints_the_jaeger_link(phoenix: Phoenix, pro
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert f"Spans exported to {endpoint} (OTLP {protocol})." in done.stdout
+    # The demo names the URL it exported to, resolved as configure() resolves it: /v1/traces added for HTTP.
+    exported_to = endpoint if protocol == "grpc" else f"{endpoint}/v1/traces"
+    assert f"Spans exported to {exported_to} (OTLP {protocol})." in done.stdout
     link = re.search(r"^Jaeger UI: http://jaeger\.example:16686/trace/([0-9a-f]{32})$", done.stdout, re.MULTILINE)
     assert link, done.stdout
     assert not (tmp_path / "lc-otel-spans.jsonl").exists()  # an endpoint replaces the file

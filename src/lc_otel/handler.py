@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, TracerProvider
 from lc_otel import _content, _context, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, metadata_attributes, retry_attempt, run_name, tag_attributes
-from lc_otel._guard import guarded, report_internal_error
+from lc_otel._guard import report_internal_error
 from lc_otel._runs import Run, RunTable
 from lc_otel._settings import Settings
 from lc_otel._version import __version__
@@ -117,13 +117,15 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run = self._runs.get(run_id)
         return run.span if run is not None else None
 
-    @guarded
     def shutdown(self) -> None:
         """End every open span, marked evicted. Call before the tracer provider shuts down."""
-        for run in self._runs.drain():
-            _errors.mark_cancelled(run.span)
-            run.span.set_attribute(sc.RUN_EVICTED, True)
-            run.span.end()
+        try:
+            for run in self._runs.drain():
+                _errors.mark_cancelled(run.span)
+                run.span.set_attribute(sc.RUN_EVICTED, True)
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.shutdown", internal)
 
     # --- span lifecycle -------------------------------------------------------------------------------
 
@@ -240,7 +242,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     # --- chains and agents ----------------------------------------------------------------------------
 
-    @guarded
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -253,64 +254,71 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start a chain span, or an ``invoke_agent`` span for an agent."""
-        if not self.enabled:
-            return
-        name = run_name(serialized, kwargs.get("name"))
-        run_type = kwargs.get("run_type") or "chain"
-        attributes: Attributes = {}
-        agent = metadata.get("lc_agent_name") if isinstance(metadata, Mapping) else None
-        if isinstance(agent, str) and agent:
-            # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
-            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
-            is_agent = parent is None or parent.agent_name != agent
-        else:
-            is_agent = name in _LEGACY_AGENT_NAMES
-        span_name = name
-        kind = SpanKind.INTERNAL
-        if is_agent:
-            agent_name = agent if isinstance(agent, str) and agent else name
-            span_name = f"{sc.OP_INVOKE_AGENT} {agent_name}"
-            attributes[sc.GEN_AI_OPERATION_NAME] = sc.OP_INVOKE_AGENT
-            attributes[sc.GEN_AI_AGENT_NAME] = agent_name
-        if self._settings.capture_content and not kwargs.get("defers_inputs"):
-            attributes[sc.INPUT] = self._capture(inputs)
-        self._start(
-            run_id,
-            parent_run_id,
-            span_name,
-            kind,
-            run_type,
-            name,
-            attributes,
-            tags,
-            metadata,
-            agent_name=agent if isinstance(agent, str) and agent else None,
-        )
+        try:
+            if not self.enabled:
+                return
+            name = run_name(serialized, kwargs.get("name"))
+            run_type = kwargs.get("run_type") or "chain"
+            attributes: Attributes = {}
+            agent = metadata.get("lc_agent_name") if isinstance(metadata, Mapping) else None
+            if isinstance(agent, str) and agent:
+                # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
+                parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+                is_agent = parent is None or parent.agent_name != agent
+            else:
+                is_agent = name in _LEGACY_AGENT_NAMES
+            span_name = name
+            kind = SpanKind.INTERNAL
+            if is_agent:
+                agent_name = agent if isinstance(agent, str) and agent else name
+                span_name = f"{sc.OP_INVOKE_AGENT} {agent_name}"
+                attributes[sc.GEN_AI_OPERATION_NAME] = sc.OP_INVOKE_AGENT
+                attributes[sc.GEN_AI_AGENT_NAME] = agent_name
+            if self._settings.capture_content and not kwargs.get("defers_inputs"):
+                attributes[sc.INPUT] = self._capture(inputs)
+            self._start(
+                run_id,
+                parent_run_id,
+                span_name,
+                kind,
+                run_type,
+                name,
+                attributes,
+                tags,
+                metadata,
+                agent_name=agent if isinstance(agent, str) and agent else None,
+            )
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_chain_start", internal)
 
-    @guarded
     def on_chain_end(
         self, outputs: dict[str, Any] | Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a chain span with its subtree's token totals."""
-        run = self._finish(run_id)
-        if run is None:
-            return
-        self._add_subtree_usage(run)
-        if self._settings.capture_content:
-            if "inputs" in kwargs:  # a streamed run reports its real input only now
-                run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))
-            run.span.set_attribute(sc.OUTPUT, self._capture(outputs))
-        run.span.end()
+        try:
+            run = self._finish(run_id)
+            if run is None:
+                return
+            self._add_subtree_usage(run)
+            if self._settings.capture_content:
+                if "inputs" in kwargs:  # a streamed run reports its real input only now
+                    run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))
+                run.span.set_attribute(sc.OUTPUT, self._capture(outputs))
+            run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_chain_end", internal)
 
-    @guarded
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a chain span as failed or cancelled."""
-        run = self._end_with_error(run_id, error)
-        if run is not None:
-            self._add_subtree_usage(run)
-            run.span.end()
+        try:
+            run = self._end_with_error(run_id, error)
+            if run is not None:
+                self._add_subtree_usage(run)
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_chain_error", internal)
 
     @staticmethod
     def _mark_legacy_agent(run: Run) -> None:
@@ -329,31 +337,35 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run.span.update_name(f"{sc.OP_INVOKE_AGENT} {agent_name}")
         run.span.set_attributes({sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent_name})
 
-    @guarded
     def on_agent_action(self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a legacy agent's decision to call a tool as a span event."""
-        run = self._runs.get(run_id)
-        if run is None:
-            return
-        self._mark_legacy_agent(run)
-        attributes: Attributes = {sc.GEN_AI_TOOL_NAME: str(getattr(action, "tool", ""))}
-        if self._settings.capture_content:
-            attributes["langchain.agent.log"] = self._capture(getattr(action, "log", ""))
-            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = self._capture(getattr(action, "tool_input", ""))
-        run.span.add_event(sc.EVENT_AGENT_ACTION, attributes)
+        try:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            self._mark_legacy_agent(run)
+            attributes: Attributes = {sc.GEN_AI_TOOL_NAME: str(getattr(action, "tool", ""))}
+            if self._settings.capture_content:
+                attributes["langchain.agent.log"] = self._capture(getattr(action, "log", ""))
+                attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = self._capture(getattr(action, "tool_input", ""))
+            run.span.add_event(sc.EVENT_AGENT_ACTION, attributes)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_agent_action", internal)
 
-    @guarded
     def on_agent_finish(self, finish: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a legacy agent's final answer as a span event."""
-        run = self._runs.get(run_id)
-        if run is None:
-            return
-        self._mark_legacy_agent(run)
-        attributes: Attributes = {}
-        if self._settings.capture_content:
-            attributes["langchain.agent.log"] = self._capture(getattr(finish, "log", ""))
-            attributes[sc.OUTPUT] = self._capture(getattr(finish, "return_values", None))
-        run.span.add_event(sc.EVENT_AGENT_FINISH, attributes)
+        try:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            self._mark_legacy_agent(run)
+            attributes: Attributes = {}
+            if self._settings.capture_content:
+                attributes["langchain.agent.log"] = self._capture(getattr(finish, "log", ""))
+                attributes[sc.OUTPUT] = self._capture(getattr(finish, "return_values", None))
+            run.span.add_event(sc.EVENT_AGENT_FINISH, attributes)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_agent_finish", internal)
 
     # --- models ---------------------------------------------------------------------------------------
 
@@ -389,7 +401,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if run is not None:
             run.started_ns = time.time_ns()
 
-    @guarded
     def on_chat_model_start(
         self,
         serialized: dict[str, Any],
@@ -402,18 +413,22 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start a ``chat {model}`` span."""
-        if not self.enabled:
-            return
-        content: Attributes | None = None
-        if self._settings.capture_content:
-            system, inputs = _content.input_messages(messages, self._redactor)
-            limit = self._settings.max_content_length
-            content = {sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(inputs, limit)}
-            if system:
-                content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _content.messages_json(system, limit)
-        self._start_model(sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content)
+        try:
+            if not self.enabled:
+                return
+            content: Attributes | None = None
+            if self._settings.capture_content:
+                system, inputs = _content.input_messages(messages, self._redactor)
+                limit = self._settings.max_content_length
+                content = {sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(inputs, limit)}
+                if system:
+                    content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _content.messages_json(system, limit)
+            self._start_model(
+                sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
+            )
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_chat_model_start", internal)
 
-    @guarded
     def on_llm_start(
         self,
         serialized: dict[str, Any],
@@ -426,15 +441,20 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start a ``text_completion {model}`` span."""
-        if not self.enabled:
-            return
-        content: Attributes | None = None
-        if self._settings.capture_content:
-            messages = _content.prompt_messages(prompts, self._redactor)
-            content = {sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(messages, self._settings.max_content_length)}
-        self._start_model(
-            sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
-        )
+        try:
+            if not self.enabled:
+                return
+            content: Attributes | None = None
+            if self._settings.capture_content:
+                messages = _content.prompt_messages(prompts, self._redactor)
+                content = {
+                    sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(messages, self._settings.max_content_length)
+                }
+            self._start_model(
+                sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
+            )
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_llm_start", internal)
 
     def on_llm_new_token(
         self,
@@ -460,8 +480,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 if self._settings.capture_content:
                     attributes["langchain.stream.chunk.content"] = self._capture(token)
                 run.span.add_event(sc.EVENT_STREAM_CHUNK, attributes)
-        except Exception as error:  # noqa: BLE001 - never raise into the host, like every other callback
-            report_internal_error("OpenTelemetryCallbackHandler.on_llm_new_token", error)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host, like every other callback
+            report_internal_error("OpenTelemetryCallbackHandler.on_llm_new_token", internal)
 
     def _model_end_attributes(self, run: Run, response: Any) -> Attributes:
         attributes: Attributes = {}
@@ -482,31 +502,34 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 )
         return attributes
 
-    @guarded
     def on_llm_end(self, response: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """End a model span with the response model, finish reasons and token usage."""
-        run = self._finish(run_id)
-        if run is None:
-            return
-        run.span.set_attributes(self._model_end_attributes(run, response))
-        run.span.end()
+        try:
+            run = self._finish(run_id)
+            if run is None:
+                return
+            run.span.set_attributes(self._model_end_attributes(run, response))
+            run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_llm_end", internal)
 
-    @guarded
     def on_llm_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a model span as failed or cancelled, keeping what the partial response tells."""
-        run = self._end_with_error(run_id, error)
-        if run is None:
-            return
-        partial = kwargs.get("response")
-        if partial is not None:
-            run.span.set_attributes(self._model_end_attributes(run, partial))
-        run.span.end()
+        try:
+            run = self._end_with_error(run_id, error)
+            if run is None:
+                return
+            partial = kwargs.get("response")
+            if partial is not None:
+                run.span.set_attributes(self._model_end_attributes(run, partial))
+            run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_llm_error", internal)
 
     # --- tools ----------------------------------------------------------------------------------------
 
-    @guarded
     def on_tool_start(
         self,
         serialized: dict[str, Any] | None,
@@ -520,49 +543,55 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start an ``execute_tool {name}`` span."""
-        if not self.enabled:
-            return
-        name = run_name(serialized, kwargs.get("name"), default="tool")
-        attributes: Attributes = {
-            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-            sc.GEN_AI_TOOL_NAME: name,
-            sc.GEN_AI_TOOL_TYPE: "function",
-        }
-        description = serialized.get("description") if isinstance(serialized, Mapping) else None
-        if isinstance(description, str) and description:
-            attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description[: self._settings.max_content_length]
-        call_id = kwargs.get("tool_call_id")
-        if isinstance(call_id, str) and call_id:
-            attributes[sc.GEN_AI_TOOL_CALL_ID] = call_id
-        if self._settings.capture_content:
-            attributes[sc.INPUT] = self._capture(inputs if inputs is not None else input_str)
-        span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
-        self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, "tool", name, attributes, tags, metadata)
+        try:
+            if not self.enabled:
+                return
+            name = run_name(serialized, kwargs.get("name"), default="tool")
+            attributes: Attributes = {
+                sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+                sc.GEN_AI_TOOL_NAME: name,
+                sc.GEN_AI_TOOL_TYPE: "function",
+            }
+            description = serialized.get("description") if isinstance(serialized, Mapping) else None
+            if isinstance(description, str) and description:
+                attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description[: self._settings.max_content_length]
+            call_id = kwargs.get("tool_call_id")
+            if isinstance(call_id, str) and call_id:
+                attributes[sc.GEN_AI_TOOL_CALL_ID] = call_id
+            if self._settings.capture_content:
+                attributes[sc.INPUT] = self._capture(inputs if inputs is not None else input_str)
+            span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
+            self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, "tool", name, attributes, tags, metadata)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_tool_start", internal)
 
-    @guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """End a tool span."""
-        run = self._finish(run_id)
-        if run is None:
-            return
-        self._add_subtree_usage(run)
-        if self._settings.capture_content:
-            run.span.set_attribute(sc.OUTPUT, self._capture(getattr(output, "content", output)))
-        run.span.end()
+        try:
+            run = self._finish(run_id)
+            if run is None:
+                return
+            self._add_subtree_usage(run)
+            if self._settings.capture_content:
+                run.span.set_attribute(sc.OUTPUT, self._capture(getattr(output, "content", output)))
+            run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_tool_end", internal)
 
-    @guarded
     def on_tool_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a tool span as failed or cancelled."""
-        run = self._end_with_error(run_id, error)
-        if run is not None:
-            self._add_subtree_usage(run)
-            run.span.end()
+        try:
+            run = self._end_with_error(run_id, error)
+            if run is not None:
+                self._add_subtree_usage(run)
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_tool_error", internal)
 
     # --- retrievers -----------------------------------------------------------------------------------
 
-    @guarded
     def on_retriever_start(
         self,
         serialized: dict[str, Any] | None,
@@ -575,52 +604,60 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Start a ``retrieval {name}`` span."""
-        if not self.enabled:
-            return
-        name = run_name(serialized, kwargs.get("name"), default="retriever")
-        attributes: Attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
-        if self._settings.capture_content:
-            attributes[sc.INPUT] = self._capture(query)
-        span_name = f"{sc.OP_RETRIEVAL} {name}"
-        self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, "retriever", name, attributes, tags, metadata)
+        try:
+            if not self.enabled:
+                return
+            name = run_name(serialized, kwargs.get("name"), default="retriever")
+            attributes: Attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
+            if self._settings.capture_content:
+                attributes[sc.INPUT] = self._capture(query)
+            span_name = f"{sc.OP_RETRIEVAL} {name}"
+            self._start(
+                run_id, parent_run_id, span_name, SpanKind.CLIENT, "retriever", name, attributes, tags, metadata
+            )
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_retriever_start", internal)
 
-    @guarded
     def on_retriever_end(
         self, documents: Sequence[Any], *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a retriever span with the number of documents returned."""
-        run = self._finish(run_id)
-        if run is None:
-            return
-        if isinstance(documents, Sequence):
-            run.span.set_attribute(sc.RETRIEVER_DOCUMENT_COUNT, len(documents))
-            if self._settings.capture_content:
-                run.span.set_attribute(
-                    sc.OUTPUT,
-                    self._capture(
-                        [
-                            {
-                                "page_content": getattr(d, "page_content", d),
-                                "metadata": getattr(d, "metadata", None),
-                            }
-                            for d in documents
-                        ]
-                    ),
-                )
-        run.span.end()
+        try:
+            run = self._finish(run_id)
+            if run is None:
+                return
+            if isinstance(documents, Sequence):
+                run.span.set_attribute(sc.RETRIEVER_DOCUMENT_COUNT, len(documents))
+                if self._settings.capture_content:
+                    run.span.set_attribute(
+                        sc.OUTPUT,
+                        self._capture(
+                            [
+                                {
+                                    "page_content": getattr(d, "page_content", d),
+                                    "metadata": getattr(d, "metadata", None),
+                                }
+                                for d in documents
+                            ]
+                        ),
+                    )
+            run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_retriever_end", internal)
 
-    @guarded
     def on_retriever_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a retriever span as failed or cancelled."""
-        run = self._end_with_error(run_id, error)
-        if run is not None:
-            run.span.end()
+        try:
+            run = self._end_with_error(run_id, error)
+            if run is not None:
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_retriever_error", internal)
 
     # --- events on an open run ------------------------------------------------------------------------
 
-    @guarded
     def on_custom_event(
         self,
         name: str,
@@ -632,30 +669,35 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Record ``dispatch_custom_event`` as a span event on the run that dispatched it."""
-        run = self._runs.get(run_id)
-        if run is None:
-            return
-        attributes: Attributes = {sc.EVENT_CUSTOM_NAME: str(name)}
-        if self._settings.capture_content:
-            attributes[sc.EVENT_CUSTOM_DATA] = self._capture(data)
-        run.span.add_event(sc.EVENT_CUSTOM, attributes)
+        try:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            attributes: Attributes = {sc.EVENT_CUSTOM_NAME: str(name)}
+            if self._settings.capture_content:
+                attributes[sc.EVENT_CUSTOM_DATA] = self._capture(data)
+            run.span.add_event(sc.EVENT_CUSTOM, attributes)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_custom_event", internal)
 
-    @guarded
     def on_retry(self, retry_state: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         """Record a retry of a model call as a span event with the attempt number."""
-        run = self._runs.get(run_id)
-        if run is None:
-            return
-        attributes: Attributes = {}
-        attempt = getattr(retry_state, "attempt_number", None)
-        if isinstance(attempt, int):
-            attributes[sc.EVENT_RETRY_ATTEMPT] = attempt
-        outcome = getattr(retry_state, "outcome", None)
-        if outcome is not None and getattr(outcome, "failed", False):
-            # tenacity's internals vary between versions: the error type is a bonus, never a failure.
-            with contextlib.suppress(Exception):
-                attributes[sc.ERROR_TYPE] = _errors.error_type(outcome.exception())
-        run.span.add_event(sc.EVENT_RETRY, attributes)
+        try:
+            run = self._runs.get(run_id)
+            if run is None:
+                return
+            attributes: Attributes = {}
+            attempt = getattr(retry_state, "attempt_number", None)
+            if isinstance(attempt, int):
+                attributes[sc.EVENT_RETRY_ATTEMPT] = attempt
+            outcome = getattr(retry_state, "outcome", None)
+            if outcome is not None and getattr(outcome, "failed", False):
+                # tenacity's internals vary between versions: the error type is a bonus, never a failure.
+                with contextlib.suppress(Exception):
+                    attributes[sc.ERROR_TYPE] = _errors.error_type(outcome.exception())
+            run.span.add_event(sc.EVENT_RETRY, attributes)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.on_retry", internal)
 
 
 __all__ = ["OpenTelemetryCallbackHandler"]

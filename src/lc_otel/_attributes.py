@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeGuard
 
 from opentelemetry.util.types import AttributeValue
 
@@ -60,6 +60,13 @@ def _is_secret_key(key: str) -> bool:
     from lc_otel._content import is_secret_key
 
     return is_secret_key(key)
+
+
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, with ``None`` and dicts (nearly every case) decided without the ABC check."""
+    if value is None:
+        return False
+    return isinstance(value, (dict, Mapping))  # dict first: a cheap exact check before the ABC machinery
 
 
 def is_structural_tag(tag: str) -> bool:
@@ -172,7 +179,7 @@ def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes, re
     credential-like key, and text matching a credential pattern (the built-in ones, or ``redactor``'s, which
     adds the configured ``LC_OTEL_REDACT_PATTERNS``).
     """
-    if not metadata or not isinstance(metadata, Mapping):
+    if not metadata or not is_mapping(metadata):
         return
     redacts = redactor if redactor is not None else _builtin_redactor()
     for key, value in metadata.items():
@@ -196,12 +203,12 @@ def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Un
     """Resolve a run's name the way LangChain's tracers do: ``name``, then the serialized name or id."""
     if isinstance(name, str) and name:
         return name
-    if isinstance(serialized, Mapping):
+    if is_mapping(serialized):
         serialized_name = serialized.get("name")
         if isinstance(serialized_name, str) and serialized_name:
             return serialized_name
         ids = serialized.get("id")
-        if isinstance(ids, Sequence) and ids and not isinstance(ids, str):
+        if (isinstance(ids, list) or (isinstance(ids, Sequence) and not isinstance(ids, str))) and ids:
             last = ids[-1]
             if isinstance(last, str) and last:
                 return last

@@ -13,7 +13,7 @@ from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit
 
 from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes
+from lc_otel._attributes import Attributes, is_mapping
 from lc_otel._runs import Usage
 
 # LangChain's ``ls_provider`` values → the conventions' ``gen_ai.provider.name`` values.
@@ -62,7 +62,7 @@ _SERVER_KEYS: Final = ("openai_api_base", "base_url", "azure_endpoint", "endpoin
 # ``isinstance`` against the ``collections.abc`` classes goes through ``__instancecheck__``; payloads are
 # almost always plain dicts and lists, so those are checked first (this runs on every model call).
 def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)
+    return is_mapping(value)
 
 
 def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
@@ -297,7 +297,7 @@ def _message_usage(usage: Any) -> Usage | None:
     total = count(usage.get("total_tokens"))
     found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
     details = usage.get("input_token_details")
-    if isinstance(details, Mapping):
+    if _is_mapping(details):
         found.cache_read_input_tokens = count(details.get("cache_read")) or 0
         written = _first_count(details, "cache_creation", "cache_write")
         if written is None:  # Anthropic may report only the per-lifetime buckets
@@ -308,7 +308,7 @@ def _message_usage(usage: Any) -> Usage | None:
             )
         found.cache_write_input_tokens = written
     details = usage.get("output_token_details")
-    if isinstance(details, Mapping):
+    if _is_mapping(details):
         found.reasoning_output_tokens = count(details.get("reasoning")) or 0
     return found
 
@@ -320,7 +320,7 @@ def _provider_usage(usage: Any) -> Usage | None:
     Anthropic's and Bedrock's uncached ``input_tokens`` get their cache counts added, and Gemini's candidate
     count gets its thought tokens added.
     """
-    if not isinstance(usage, Mapping):
+    if not _is_mapping(usage):
         return None
     input_tokens = _first_count(
         usage, "prompt_tokens", "input_tokens", "inputTokens", "prompt_token_count", "prompt_eval_count"
@@ -332,7 +332,7 @@ def _provider_usage(usage: Any) -> Usage | None:
         return None
     found = Usage(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0)
     prompt_details = usage.get("prompt_tokens_details")
-    if isinstance(prompt_details, Mapping):  # OpenAI: prompt_tokens already includes cached ones
+    if _is_mapping(prompt_details):  # OpenAI: prompt_tokens already includes cached ones
         found.cache_read_input_tokens = count(prompt_details.get("cached_tokens")) or 0
     else:
         found.cache_read_input_tokens = (
@@ -346,7 +346,7 @@ def _provider_usage(usage: Any) -> Usage | None:
     ):
         found.input_tokens += found.cache_read_input_tokens + found.cache_write_input_tokens
     completion_details = usage.get("completion_tokens_details")
-    if isinstance(completion_details, Mapping):  # OpenAI: completion_tokens already includes reasoning
+    if _is_mapping(completion_details):  # OpenAI: completion_tokens already includes reasoning
         found.reasoning_output_tokens = count(completion_details.get("reasoning_tokens")) or 0
     else:
         thoughts = count(usage.get("thoughts_token_count"))

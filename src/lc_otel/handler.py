@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind, TracerProvider
 
 from lc_otel import _content, _context, _errors, _genai, _owners
 from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, metadata_attributes, retry_attempt, run_name, tag_attributes
+from lc_otel._attributes import Attributes, is_mapping, metadata_attributes, retry_attempt, run_name, tag_attributes
 from lc_otel._guard import report_internal_error
 from lc_otel._runs import Run, RunTable
 from lc_otel._settings import Settings
@@ -260,7 +260,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             name = run_name(serialized, kwargs.get("name"))
             run_type = kwargs.get("run_type") or "chain"
             attributes: Attributes = {}
-            agent = metadata.get("lc_agent_name") if isinstance(metadata, Mapping) else None
+            agent = metadata.get("lc_agent_name") if is_mapping(metadata) else None
             if isinstance(agent, str) and agent:
                 # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
                 parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
@@ -382,7 +382,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         content: Attributes | None,
     ) -> None:
         invocation_params = kwargs.get("invocation_params")
-        params = invocation_params if isinstance(invocation_params, Mapping) else None
+        params = invocation_params if is_mapping(invocation_params) else None
         model = _genai.request_model(metadata, params, serialized)
         attributes: Attributes = {}
         _genai.request_attributes(
@@ -552,7 +552,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 sc.GEN_AI_TOOL_NAME: name,
                 sc.GEN_AI_TOOL_TYPE: "function",
             }
-            description = serialized.get("description") if isinstance(serialized, Mapping) else None
+            description = serialized.get("description") if is_mapping(serialized) else None
             if isinstance(description, str) and description:
                 attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description[: self._settings.max_content_length]
             call_id = kwargs.get("tool_call_id")

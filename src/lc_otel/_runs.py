@@ -14,8 +14,8 @@ from uuid import UUID
 
 from opentelemetry.trace import Span, SpanContext
 
-_RECENT_RUNS: Final = 1024
-"""Ended runs remembered (in each of two generations) so that a child starting after its parent ended finds it."""
+_RECENT_RUNS: Final = 2048
+"""Ended runs remembered so that a child starting after its parent ended still finds it."""
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -73,9 +73,10 @@ class RunTable:
         self._lock = threading.Lock()
         # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
         self._open: dict[UUID, Run] = {}
-        # Two generations of ended runs: when the young one is full it becomes the old one. O(1), bounded.
+        # Ended runs in a ring: the newest replaces the oldest, so the memory is O(1) per end and constant.
         self._recent: dict[UUID, SpanContext] = {}
-        self._older: dict[UUID, SpanContext] = {}
+        self._ring: list[UUID | None] = [None] * _RECENT_RUNS
+        self._ring_next = 0
         self.max_open = max_open
         self.max_age = max_age
         # Sweeping for age at most a few times per max_age keeps starts O(1) and the age bound tight.
@@ -97,7 +98,7 @@ class RunTable:
         parent = self._open.get(parent_run_id)
         if parent is not None:
             return parent, None
-        return None, self._recent.get(parent_run_id) or self._older.get(parent_run_id)
+        return None, self._recent.get(parent_run_id)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.
@@ -156,11 +157,13 @@ class RunTable:
         parent = run.parent
         if parent is not None and parent.children is not None:
             parent.children.discard(run)
-        recent = self._recent
-        recent[run_id] = run.span.get_span_context()
-        if len(recent) >= _RECENT_RUNS:
-            self._older = recent
-            self._recent = {}
+        slot = self._ring_next
+        evicted_id = self._ring[slot]
+        if evicted_id is not None:
+            self._recent.pop(evicted_id, None)
+        self._ring[slot] = run_id
+        self._ring_next = (slot + 1) % _RECENT_RUNS
+        self._recent[run_id] = run.span.get_span_context()
         children = run.children
         if not children:
             return (run,)

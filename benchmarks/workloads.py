@@ -25,11 +25,12 @@ from langchain_core.tools import tool
 
 STREAM_TOKENS: Final = 200
 """``on_llm_new_token`` events per streamed invocation: 199 one-character chunks and the usage chunk."""
+LONG_STREAM_TOKENS: Final = 1000
+"""The same for ``stream-long``: the slope between the two streams is the cost of one more token."""
 CONCURRENCY: Final = 500
 """``ainvoke`` calls in flight at once in the concurrent workload."""
 
 _MODEL: Final = "bench-model-1"
-_ANSWER: Final = "x" * (STREAM_TOKENS - 1)
 
 
 def _usage() -> UsageMetadata:
@@ -95,8 +96,8 @@ class BenchChatModel(FakeListChatModel):
             yield chunk
 
 
-def _model() -> BenchChatModel:
-    return BenchChatModel(responses=[_ANSWER])
+def _model(tokens: int = STREAM_TOKENS) -> BenchChatModel:
+    return BenchChatModel(responses=["x" * (tokens - 1)])
 
 
 def _prompt() -> ChatPromptTemplate:
@@ -105,9 +106,9 @@ def _prompt() -> ChatPromptTemplate:
     )
 
 
-def simple_chain() -> Runnable[dict[str, Any], str]:
-    """Prompt, model, parser: four runs."""
-    return _prompt() | _model() | StrOutputParser()
+def simple_chain(tokens: int = STREAM_TOKENS) -> Runnable[dict[str, Any], str]:
+    """Prompt, model, parser: four runs; the model's answer streams as ``tokens`` chunks."""
+    return _prompt() | _model(tokens) | StrOutputParser()
 
 
 def _retrieve(question: str) -> list[Document]:
@@ -191,6 +192,11 @@ WORKLOADS: Final = {
             _invoke(nested_chain()),
         ),
         Workload("stream", f"prompt | model | parser, stream of {STREAM_TOKENS} tokens", _stream(simple_chain())),
+        Workload(
+            "stream-long",
+            f"the same, stream of {LONG_STREAM_TOKENS} tokens",
+            _stream(simple_chain(LONG_STREAM_TOKENS)),
+        ),
         Workload("concurrent", f"simple chain, {CONCURRENCY} concurrent ainvoke", _concurrent(simple_chain())),
     )
 }

@@ -42,6 +42,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
 
+from lc_otel import _owners
+from lc_otel._attributes import is_mapping
 from lc_otel._guard import report_internal_error
 from lc_otel._settings import env_bool
 
@@ -59,39 +61,36 @@ _decided: bool | None = None
 # --- finding a run's span ---------------------------------------------------------------------------------
 
 
-def _candidate_handlers(handlers: Sequence[Any]) -> Iterator[Any]:
-    yield from handlers
-    # Handlers LangChain did not hand us (a stream's run manager is created inside the stream): every live
-    # lc_otel handler registers itself in _owners.
-    from lc_otel import _owners
-
-    for ref in getattr(_owners, "_live", ()):
-        handler = ref()
-        if handler is not None:
-            yield handler
-
-
 def span_of_run(run_id: uuid.UUID | None, handlers: Sequence[Any] = ()) -> Span | None:
     """Return the span an lc_otel handler keeps for the open run ``run_id``, if any.
 
     Args:
         run_id: The LangChain run id.
-        handlers: Handlers to ask first (a callback manager's); every registered lc_otel handler after them.
+        handlers: Handlers to ask first (a callback manager's); every registered lc_otel handler after them
+            (a stream's run manager is created inside the stream, so LangChain cannot hand it to us).
     """
     if run_id is None:
         return None
-    for handler in _candidate_handlers(handlers):
-        span_for = getattr(handler, "span_for", None)
-        if span_for is None:
-            continue
-        try:
-            span = span_for(run_id)
-        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
-            report_internal_error("span_of_run", error)
-            continue
+    for handler in handlers:
+        span = _ask(handler, run_id)
         if span is not None:
-            return span  # type: ignore[no-any-return]
+            return span
+    for handler in _owners.live_handlers():
+        span = _ask(handler, run_id)
+        if span is not None:
+            return span
     return None
+
+
+def _ask(handler: Any, run_id: uuid.UUID) -> Span | None:
+    span_for = getattr(handler, "span_for", None)
+    if span_for is None:
+        return None
+    try:
+        return span_for(run_id)  # type: ignore[no-any-return]
+    except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
+        report_internal_error("span_of_run", error)
+        return None
 
 
 def _manager_run(manager: Any) -> tuple[uuid.UUID | None, Sequence[Any]]:
@@ -235,7 +234,7 @@ def _wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]
         result = original(config, *args, **kwargs)
         if _active:
             try:
-                callbacks = config.get("callbacks") if isinstance(config, Mapping) else None
+                callbacks = config.get("callbacks") if is_mapping(config) else None
                 run_id = getattr(callbacks, "parent_run_id", None)
                 handlers = getattr(callbacks, "handlers", None)
                 # No detach: LangChain runs this inside a context it copied for this step and drops with it

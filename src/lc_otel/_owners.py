@@ -37,3 +37,8 @@ def traced_elsewhere(handler: _Tracks, run_id: UUID) -> bool:
         if other is not None and other is not handler and other.tracks(run_id):
             return True
     return False
+
+
+def live_handlers() -> list[_Tracks]:
+    """The registered handlers that are still alive, oldest first."""
+    return [handler for ref in _live if (handler := ref()) is not None]

@@ -10,9 +10,10 @@ from langchain_core.runnables import RunnableConfig
 
 from benchmarks.configs import CONFIGS, setup
 from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time
-from benchmarks.workloads import STREAM_TOKENS, WORKLOADS
+from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS
 
-EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "concurrent": 4}
+EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "stream-long": 4, "concurrent": 4}
+EXPECTED_TOKENS = {"stream": STREAM_TOKENS, "stream-long": LONG_STREAM_TOKENS}
 
 
 @pytest.mark.parametrize("workload", list(WORKLOADS))
@@ -20,7 +21,7 @@ def test_workload_makes_the_runs_it_claims(workload: str) -> None:
     counter = RunCounter()
     WORKLOADS[workload].run(RunnableConfig(callbacks=[counter]), 3)
     assert counter.runs == 3 * EXPECTED_RUNS[workload]
-    assert counter.tokens == (3 * STREAM_TOKENS if workload == "stream" else 0)
+    assert counter.tokens == 3 * EXPECTED_TOKENS.get(workload, 0)
 
 
 @pytest.mark.parametrize("config", ["raw-bare", "raw", "lc-otel", "lc-otel-content"])

@@ -327,14 +327,19 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
         iterator = original(self, input, config, **kwargs)
         context = _pending_context(run_id, where)
         try:
+            if context is None:
+                yield from iterator
+                return
+            # The hot loop of every stream: attach and detach inline, in this frame, around each next() only.
+            attach, detach = otel_context.attach, otel_context.detach
             while True:
-                token = _attach_context(context, where)
+                token = attach(context)
                 try:
                     item = next(iterator)
                 except StopIteration:
                     return
                 finally:
-                    _safe_detach(token, where)
+                    detach(token)
                 yield item
         finally:
             close = getattr(iterator, "close", None)

@@ -84,6 +84,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
         self._tag_cache: dict[tuple[Any, ...], Attributes] = {}
+        self._last_streamed: tuple[UUID | None, Run | None] = (None, None)
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
@@ -469,9 +470,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         """Count a streamed chunk; remember when the first one came."""
         # Called for every chunk of every stream: guarded inline, which costs less than the ``guarded`` wrapper.
         try:
-            run = self._runs.get(run_id)
-            if run is None:
-                return
+            # Every chunk of a stream carries the same run id object: remember the last run, skip the lookup.
+            last_id, run = self._last_streamed
+            if last_id is not run_id or run is None or not run.is_open:
+                run = self._runs.get(run_id)
+                if run is None:
+                    return
+                self._last_streamed = (run_id, run)
             if run.chunk_count == 0:
                 run.first_chunk_ns = time.time_ns()
             run.chunk_count += 1

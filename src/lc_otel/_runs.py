@@ -61,7 +61,6 @@ class Run:
     """Tokens of the model calls below this run, for chain and agent spans."""
     first_chunk_ns: int = 0
     chunk_count: int = 0
-    model_stream: bool = False
     is_open: bool = True
     """``False`` once the table stopped tracking the run."""
 

@@ -30,6 +30,7 @@ from lc_otel._version import __version__
 _INSTRUMENTATION_NAME = "lc_otel"
 _LEGACY_AGENT_NAMES = frozenset({"AgentExecutor"})
 _TAG_CACHE_SIZE = 256
+_AGENT_STEP_TYPES = frozenset({"chat_model", "llm", "tool"})
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -168,14 +169,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attributes.update(self._tag_attributes(tags))
         if metadata:
             metadata_attributes(metadata, attributes, self._redactor)
+        if agent_name is None and parent is not None:
+            agent_name = parent.agent_name
+            # The conventions put the agent's name on the model calls and tool calls it makes.
+            if agent_name is not None and run_type in _AGENT_STEP_TYPES:
+                attributes[sc.GEN_AI_AGENT_NAME] = agent_name
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
         if tags and parent is not None:
             # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
             attempt = retry_attempt(tags)
             if attempt is not None:
                 parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
-        if agent_name is None and parent is not None:
-            agent_name = parent.agent_name
         run = Run(run_id, span, parent, run_type, time.monotonic(), run_id_text=run_id_text, agent_name=agent_name)
         evicted = self._runs.add(run)
         if evicted is None:  # lost a race with a duplicate start

@@ -82,7 +82,10 @@ def test_create_agent_gives_an_invoke_agent_tree(
         "gen_ai.tool.type": "function",
         "gen_ai.tool.description": "Add one to a number.",
         "gen_ai.tool.call.id": "call-1",
+        "gen_ai.agent.name": "adder",
     }
+    # The agent's model calls say which agent made them, too.
+    assert {attributes(s)["gen_ai.agent.name"] for s in spans if s.name == "chat fake-model-1"} == {"adder"}
 
 
 def test_a_subagent_called_as_a_tool_gets_its_own_agent_span(

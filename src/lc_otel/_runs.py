@@ -23,11 +23,17 @@ class Usage:
     """Token counts of one model call or of a subtree of runs."""
 
     input_tokens: int = 0
+    """Prompt tokens, cached ones included."""
     output_tokens: int = 0
+    """Completion tokens, reasoning ones included."""
     total_tokens: int = 0
+    """As the provider reported it, else input plus output."""
     cache_read_input_tokens: int = 0
+    """Input tokens served from the provider's prompt cache (a subset of ``input_tokens``)."""
     cache_write_input_tokens: int = 0
+    """Input tokens written to the provider's prompt cache (a subset of ``input_tokens``)."""
     reasoning_output_tokens: int = 0
+    """Output tokens spent on reasoning (a subset of ``output_tokens``)."""
 
     def add(self, other: Usage) -> None:
         """Add ``other``'s counts to these."""

@@ -38,34 +38,16 @@ _MAX_PENDING: Final = 10_000
 
 
 @dataclasses.dataclass(slots=True)
-class ModelUsage:
-    """Token counts of a set of model calls."""
+class ModelUsage(Usage):
+    """Token counts of a set of model calls: the fields of one call's usage, and how many calls."""
 
-    input_tokens: int = 0
-    """Prompt tokens, cached ones included."""
-    output_tokens: int = 0
-    """Completion tokens, reasoning ones included."""
-    total_tokens: int = 0
-    """As the provider reported it, else input plus output."""
     calls: int = 0
     """Model calls that returned a response."""
-    cache_read_input_tokens: int = 0
-    """Input tokens served from the provider's prompt cache (a subset of ``input_tokens``)."""
-    cache_write_input_tokens: int = 0
-    """Input tokens written to the provider's prompt cache (a subset of ``input_tokens``)."""
-    reasoning_output_tokens: int = 0
-    """Output tokens spent on reasoning (a subset of ``output_tokens``)."""
 
     def _add(self, usage: Usage | None, calls: int) -> None:
         self.calls += calls
-        if usage is None:
-            return
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.total_tokens += usage.total_tokens
-        self.cache_read_input_tokens += usage.cache_read_input_tokens
-        self.cache_write_input_tokens += usage.cache_write_input_tokens
-        self.reasoning_output_tokens += usage.reasoning_output_tokens
+        if usage is not None:
+            self.add(usage)
 
 
 # One lock for every scope: updates are a handful of integer additions, so contention is negligible,

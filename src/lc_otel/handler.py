@@ -472,7 +472,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Count a streamed chunk; remember when the first one came."""
-        # Called for every chunk of every stream: guarded inline, which costs less than the ``guarded`` wrapper.
         try:
             # Every chunk of a stream carries the same run id object: remember the last run, skip the lookup.
             last_id, run = self._last_streamed

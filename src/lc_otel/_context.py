@@ -34,11 +34,13 @@ import functools
 import importlib
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
 
@@ -61,42 +63,45 @@ _decided: bool | None = None
 # --- finding a run's span ---------------------------------------------------------------------------------
 
 
-def span_of_run(run_id: uuid.UUID | None, handlers: Sequence[Any] = ()) -> Span | None:
-    """Return the span an lc_otel handler keeps for the open run ``run_id``, if any.
-
-    Args:
-        run_id: The LangChain run id.
-        handlers: Handlers to ask first (a callback manager's); every registered lc_otel handler after them
-            (a stream's run manager is created inside the stream, so LangChain cannot hand it to us).
-    """
+def span_of_run(run_id: uuid.UUID | None) -> Span | None:
+    """Return the span an lc_otel handler keeps for the open run ``run_id``, if any."""
     if run_id is None:
         return None
-    for handler in handlers:
-        span = _ask(handler, run_id)
-        if span is not None:
-            return span
-    for handler in _owners.live_handlers():
-        span = _ask(handler, run_id)
+    for ref in _owners.registered():
+        handler = ref()
+        if handler is None:
+            continue
+        try:
+            span = handler.span_for(run_id)
+        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
+            report_internal_error("span_of_run", error)
+            continue
         if span is not None:
             return span
     return None
 
 
-def _ask(handler: Any, run_id: uuid.UUID) -> Span | None:
-    span_for = getattr(handler, "span_for", None)
-    if span_for is None:
-        return None
-    try:
-        return span_for(run_id)  # type: ignore[no-any-return]
-    except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
-        report_internal_error("span_of_run", error)
-        return None
+def context_of_run(run_id: object) -> otel_context.Context | None:
+    """Return the context in which a step of the open run ``run_id`` runs: its span current.
 
-
-def _manager_run(manager: Any) -> tuple[uuid.UUID | None, Sequence[Any]]:
-    """The run id and handlers of a run manager (``run_id``) or a child callback manager (``parent_run_id``)."""
-    handlers = getattr(manager, "handlers", None)
-    return getattr(manager, "run_id", None), handlers if isinstance(handlers, list) else ()
+    Every lc_otel handler registers itself (see ``_owners``) and a run is traced by one of them, so asking
+    the registered handlers finds it whichever callback manager the step was given: usually one handler, one
+    dictionary lookup, and a context the run made once.
+    """
+    if not isinstance(run_id, uuid.UUID):
+        return None
+    for ref in _owners.registered():
+        handler = ref()
+        if handler is None:
+            continue
+        try:
+            context = handler.context_for(run_id)
+        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
+            report_internal_error("context_of_run", error)
+            continue
+        if context is not None:
+            return context
+    return None
 
 
 class _RunSpan(Span):
@@ -160,43 +165,70 @@ class _RunSpan(Span):
 # --- making a span current ----------------------------------------------------------------------------------
 
 
-def _attach(span: Span | None) -> object | None:
-    """Make ``span`` current; return the token to detach in the same frame (``None``: nothing attached)."""
-    if span is None:
+def _runtime_context_var() -> ContextVar[otel_context.Context] | None:
+    """The ``ContextVar`` behind OpenTelemetry's default runtime context, if that is the one in use.
+
+    ``otel_context.attach(c)`` is ``that_var.set(c)`` behind two Python calls, and a stream attaches around
+    every chunk: setting the variable directly halves the cost. Any other runtime context (one configured with
+    ``OTEL_PYTHON_CONTEXT``, or a future SDK that stores it differently) gets the public API.
+    """
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is not ContextVarsRuntimeContext:
         return None
-    return otel_context.attach(trace.set_span_in_context(span))
+    var = getattr(runtime, "_current_context", None)
+    return var if isinstance(var, ContextVar) else None
 
 
-def _detach(token: object | None) -> None:
-    if token is not None:
-        otel_context.detach(token)  # type: ignore[arg-type]
+def _public_detach(token: object) -> None:
+    otel_context.detach(token)  # type: ignore[arg-type]
 
 
-def _attach_manager(manager: Any, where: str) -> object | None:
-    """Attach the span of a run manager's run; ``None`` when there is none or lc_otel's part failed."""
-    if not _active:
+_attach_fn: Callable[[otel_context.Context], object] = otel_context.attach
+_detach_fn: Callable[[Any], None] = _public_detach
+
+
+def _choose_attach() -> None:
+    global _attach_fn, _detach_fn  # chosen once, at install
+    var = _runtime_context_var()
+    if var is None:
+        _attach_fn, _detach_fn = otel_context.attach, _public_detach
+    else:
+        _attach_fn, _detach_fn = var.set, var.reset
+
+
+def _attach_context(context: otel_context.Context | None, where: str) -> object | None:
+    """Make ``context`` current; return the token to detach in the same frame (``None``: nothing attached)."""
+    if context is None:
         return None
     try:
-        run_id, handlers = _manager_run(manager)
-        return _attach(span_of_run(run_id, handlers))
-    except Exception as error:  # noqa: BLE001 - fall back to the original behaviour
-        report_internal_error(where, error)
-        return None
-
-
-def _attach_pending(run_id: uuid.UUID | None, where: str) -> object | None:
-    """Attach a stand-in for the span of ``run_id``, which may start later in this same call."""
-    if run_id is None or not _active:
-        return None
-    try:
-        return _attach(_RunSpan(run_id, trace.get_current_span()))
+        return _attach_fn(context)
     except Exception as error:  # noqa: BLE001
         report_internal_error(where, error)
         return None
 
 
+def _safe_detach(token: object | None, where: str) -> None:
+    if token is None:
+        return
+    try:
+        _detach_fn(token)
+    except Exception as error:  # noqa: BLE001 - a token reset in another context: log, never raise
+        report_internal_error(where, error)
+
+
+def _attach_manager(manager: Any, where: str) -> object | None:
+    """Attach the context of a run manager's run; ``None`` when there is none or lc_otel's part failed."""
+    if not _active:
+        return None
+    try:
+        return _attach_fn(context) if (context := context_of_run(getattr(manager, "run_id", None))) else None
+    except Exception as error:  # noqa: BLE001 - fall back to the original behaviour
+        report_internal_error(where, error)
+        return None
+
+
 def _pending_context(run_id: uuid.UUID | None, where: str) -> otel_context.Context | None:
-    """A context whose current span stands for ``run_id``'s span; built once per stream, not per chunk."""
+    """A context whose current span stands for ``run_id``'s span; built once per stream or call."""
     if run_id is None or not _active:
         return None
     try:
@@ -204,23 +236,6 @@ def _pending_context(run_id: uuid.UUID | None, where: str) -> otel_context.Conte
     except Exception as error:  # noqa: BLE001
         report_internal_error(where, error)
         return None
-
-
-def _attach_context(context: otel_context.Context | None, where: str) -> object | None:
-    if context is None:
-        return None
-    try:
-        return otel_context.attach(context)
-    except Exception as error:  # noqa: BLE001
-        report_internal_error(where, error)
-        return None
-
-
-def _safe_detach(token: object | None, where: str) -> None:
-    try:
-        _detach(token)
-    except Exception as error:  # noqa: BLE001
-        report_internal_error(where, error)
 
 
 # --- the wrappers -------------------------------------------------------------------------------------------
@@ -234,12 +249,13 @@ def _wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]
         result = original(config, *args, **kwargs)
         if _active:
             try:
-                callbacks = config.get("callbacks") if is_mapping(config) else None
-                run_id = getattr(callbacks, "parent_run_id", None)
-                handlers = getattr(callbacks, "handlers", None)
-                # No detach: LangChain runs this inside a context it copied for this step and drops with it
-                # (the config value it sets just above is never reset in that copy either, in 0.3).
-                _attach(span_of_run(run_id, handlers if isinstance(handlers, list) else ()))
+                # A RunnableConfig is a plain dict; anything else that is a mapping is read the slow way.
+                callbacks = config.get("callbacks") if type(config) is dict or is_mapping(config) else None
+                context = context_of_run(getattr(callbacks, "parent_run_id", None))
+                if context is not None:
+                    # No detach: LangChain runs this inside a context it copied for this step and drops with
+                    # it (the config value it sets just above is never reset in that copy either, in 0.3).
+                    _attach_fn(context)
             except Exception as error:  # noqa: BLE001
                 report_internal_error("_set_config_context", error)
         return result
@@ -331,7 +347,7 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
                 yield from iterator
                 return
             # The hot loop of every stream: attach and detach inline, in this frame, around each next() only.
-            attach, detach = otel_context.attach, otel_context.detach
+            attach, detach = _attach_fn, _detach_fn
             while True:
                 token = attach(context)
                 try:
@@ -339,7 +355,10 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
                 except StopIteration:
                     return
                 finally:
-                    detach(token)
+                    try:
+                        detach(token)
+                    except Exception as error:  # noqa: BLE001 - never raise into the stream's consumer
+                        report_internal_error(where, error)
                 yield item
         finally:
             close = getattr(iterator, "close", None)
@@ -391,7 +410,7 @@ def _wrap_retriever_invoke(original: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(original)
     def wrapper(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        token = _attach_pending(_retriever_run_id(kwargs), where)
+        token = _attach_context(_pending_context(_retriever_run_id(kwargs), where), where)
         try:
             return original(self, input, config, **kwargs)
         finally:
@@ -405,7 +424,7 @@ def _wrap_retriever_ainvoke(original: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(original)
     async def wrapper(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        token = _attach_pending(_retriever_run_id(kwargs), where)
+        token = _attach_context(_pending_context(_retriever_run_id(kwargs), where), where)
         try:
             return await original(self, input, config, **kwargs)
         finally:
@@ -502,6 +521,7 @@ def install() -> bool:
     with _lock:
         _decided = True
         if not _applied:
+            _choose_attach()
             try:
                 for target in _TARGETS:
                     applied = _apply(target)

@@ -12,10 +12,24 @@ from collections.abc import Sequence
 from typing import Final
 from uuid import UUID
 
-from opentelemetry.trace import Span, SpanContext
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanContext, set_span_in_context
 
 _RECENT_RUNS: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it."""
+
+RunKey = int | UUID
+"""How the table keys a run: the run id's 128-bit integer."""
+
+
+def run_key(run_id: UUID) -> RunKey:
+    """Return the table key of ``run_id``.
+
+    ``UUID.__hash__`` is Python code (``hash(self.int)``) while an int hashes in C, and every table operation
+    hashes: keying by the integer makes each one several times cheaper. Anything that is not a ``UUID`` is
+    its own key.
+    """
+    return getattr(run_id, "int", run_id)
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -50,11 +64,17 @@ class Run:
     """What lc_otel keeps about one open run between its start and end events."""
 
     run_id: UUID
+    key: RunKey
+    """``run_key(run_id)``."""
     span: Span
     parent: Run | None
     run_type: str
     started: float
     """``time.monotonic()`` at start, for eviction by age."""
+    caller_context: Context
+    """The context current when the run started: the context the run's own body runs in."""
+    context: Context | None = None
+    """``caller_context`` with this run's span current, made on first use (see :func:`run_context`)."""
     run_id_text: str = ""
     """``str(run_id)``, kept so children need not format their parent's id again."""
     started_ns: int = 0
@@ -71,16 +91,28 @@ class Run:
     """``False`` once the table stopped tracking the run."""
 
 
+def run_context(run: Run) -> Context:
+    """Return the context with ``run``'s span current: its children's parent, and what its body runs in.
+
+    Made once per run, when first needed, from the context the run started in: LangChain runs a step's body
+    in a copy of the context its start event was sent from, so this is that context with the span added.
+    """
+    context = run.context
+    if context is None:
+        context = run.context = set_span_in_context(run.span, run.caller_context)
+    return context
+
+
 class RunTable:
     """Open runs by run id, oldest first, with a bounded memory of recently ended ones."""
 
     def __init__(self, *, max_open: int, max_age: float) -> None:
         self._lock = threading.Lock()
         # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
-        self._open: dict[UUID, Run] = {}
+        self._open: dict[RunKey, Run] = {}
         # Ended runs in a ring: the newest replaces the oldest, so the memory is O(1) per end and constant.
-        self._recent: dict[UUID, SpanContext] = {}
-        self._ring: list[UUID | None] = [None] * _RECENT_RUNS
+        self._recent: dict[RunKey, SpanContext] = {}
+        self._ring: list[RunKey | None] = [None] * _RECENT_RUNS
         self._ring_next = 0
         self.max_open = max_open
         self.max_age = max_age
@@ -91,19 +123,24 @@ class RunTable:
     def __len__(self) -> int:
         return len(self._open)
 
+    def __contains__(self, key: RunKey) -> bool:
+        """Whether the run with table key ``key`` is open."""
+        return key in self._open
+
     def get(self, run_id: UUID) -> Run | None:
         """Return the open run ``run_id``, if any."""
-        return self._open.get(run_id)
+        return self._open.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline: the hottest lookup
 
     def parent_of(self, parent_run_id: UUID | None) -> tuple[Run | None, SpanContext | None]:
         """Find the parent: an open run, or the span context of a recently ended one."""
         if parent_run_id is None:
             return None, None
         # Single C-level lookups need no lock; add() re-checks under the lock that the parent is still open.
-        parent = self._open.get(parent_run_id)
+        key = run_key(parent_run_id)
+        parent = self._open.get(key)
         if parent is not None:
             return parent, None
-        return None, self._recent.get(parent_run_id)
+        return None, self._recent.get(key)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.
@@ -115,9 +152,8 @@ class RunTable:
         evicted: Sequence[Run] = ()
         with self._lock:
             open_runs = self._open
-            if run.run_id in open_runs:
+            if open_runs.setdefault(run.key, run) is not run:
                 return None
-            open_runs[run.run_id] = run
             parent = run.parent
             if parent is not None and parent.is_open:
                 if parent.children is None:
@@ -136,13 +172,13 @@ class RunTable:
         if now >= self._next_sweep:
             self._next_sweep = now + self._sweep_every
             deadline = now - self.max_age
-            stale: list[UUID] = []
+            stale: list[RunKey] = []
             for oldest in open_runs.values():
                 if oldest.started >= deadline:
                     break
-                stale.append(oldest.run_id)
-            for run_id in stale:
-                evicted.extend(self._pop_locked(run_id))
+                stale.append(oldest.key)
+            for key in stale:
+                evicted.extend(self._pop_locked(key))
         return evicted
 
     def pop(self, run_id: UUID) -> Sequence[Run]:
@@ -151,11 +187,12 @@ class RunTable:
         Returns:
             The open descendants, deepest first, then the run itself last; empty when ``run_id`` is not open.
         """
+        key = run_key(run_id)
         with self._lock:
-            return self._pop_locked(run_id)
+            return self._pop_locked(key)
 
-    def _pop_locked(self, run_id: UUID) -> Sequence[Run]:
-        run = self._open.pop(run_id, None)
+    def _pop_locked(self, key: RunKey) -> Sequence[Run]:
+        run = self._open.pop(key, None)
         if run is None:
             return ()
         run.is_open = False
@@ -166,16 +203,16 @@ class RunTable:
         evicted_id = self._ring[slot]
         if evicted_id is not None:
             self._recent.pop(evicted_id, None)
-        self._ring[slot] = run_id
+        self._ring[slot] = key
         self._ring_next = (slot + 1) % _RECENT_RUNS
-        self._recent[run_id] = run.span.get_span_context()
+        self._recent[key] = run.span.get_span_context()
         children = run.children
         if not children:
             return (run,)
         run.children = None
         popped: list[Run] = []
         for child in list(children):
-            popped.extend(self._pop_locked(child.run_id))
+            popped.extend(self._pop_locked(child.key))
         popped.append(run)
         return popped
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
@@ -23,7 +24,7 @@ from lc_otel import _content, _context, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, is_mapping, metadata_attributes, retry_attempt, run_name, tag_attributes
 from lc_otel._guard import report_internal_error
-from lc_otel._runs import Run, RunTable
+from lc_otel._runs import Run, RunTable, run_context, run_key
 from lc_otel._settings import Settings
 from lc_otel._version import __version__
 
@@ -119,6 +120,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run = self._runs.get(run_id)
         return run.span if run is not None else None
 
+    def context_for(self, run_id: UUID) -> otel_context.Context | None:
+        """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
+        run = self._runs.get(run_id)
+        return run_context(run) if run is not None else None
+
     def shutdown(self) -> None:
         """End every open span, marked evicted. Call before the tracer provider shuts down."""
         try:
@@ -145,22 +151,24 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         agent_name: str | None = None,
     ) -> Run | None:
         runs = self._runs
-        if runs.get(run_id) is not None:  # a duplicate start: keep the first, drop this one
+        key = run_key(run_id)
+        if key in runs:  # a duplicate start: keep the first, drop this one
             return None
         if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
         parent, ended_parent = runs.parent_of(parent_run_id)
+        caller_context = otel_context.get_current()
         run_id_text = str(run_id)
         attributes[sc.RUN_ID] = run_id_text
         if parent is not None:
-            context = trace.set_span_in_context(parent.span)
+            context = run_context(parent)
             attributes[sc.RUN_PARENT_ID] = parent.run_id_text
         else:
             if ended_parent is not None:
                 context = trace.set_span_in_context(trace.NonRecordingSpan(ended_parent))
             else:
                 # No parent we know of: nest under whatever span is current for the caller (a request span).
-                context = None
+                context = caller_context
             if parent_run_id is not None:
                 attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
         attributes[sc.RUN_TYPE] = run_type
@@ -180,7 +188,17 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attempt = retry_attempt(tags)
             if attempt is not None:
                 parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
-        run = Run(run_id, span, parent, run_type, time.monotonic(), run_id_text=run_id_text, agent_name=agent_name)
+        run = Run(
+            run_id,
+            key,
+            span,
+            parent,
+            run_type,
+            time.monotonic(),
+            caller_context,
+            run_id_text=run_id_text,
+            agent_name=agent_name,
+        )
         evicted = self._runs.add(run)
         if evicted is None:  # lost a race with a duplicate start
             span.end()

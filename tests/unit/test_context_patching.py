@@ -11,6 +11,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables import config as lc_config
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -107,6 +108,9 @@ def test_someone_wrapping_after_us_keeps_working_after_uninstall(
 
 class _BrokenLookup(OpenTelemetryCallbackHandler):
     def span_for(self, run_id: UUID) -> trace.Span | None:
+        raise RuntimeError("lookup exploded")
+
+    def context_for(self, run_id: UUID) -> Context | None:
         raise RuntimeError("lookup exploded")
 
 

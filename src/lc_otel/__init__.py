@@ -5,12 +5,27 @@ Every LangChain run (chain, chat model, LLM, tool, retriever, agent) becomes an 
 tags and metadata that Jaeger's tag search finds, and token usage.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lc_otel._configure import configure
 from lc_otel._global import instrument, suppress_tracing, uninstrument
 from lc_otel._usage import token_usage
 from lc_otel._version import __version__
 from lc_otel.handler import OpenTelemetryCallbackHandler
-from lc_otel.instrumentor import LangChainInstrumentor
+
+if TYPE_CHECKING:
+    from lc_otel.instrumentor import LangChainInstrumentor
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: opentelemetry-instrumentation is only needed by opentelemetry-instrument users
+    # (whose entry point imports lc_otel.instrumentor itself), and costs everyone else thousands of objects.
+    if name == "LangChainInstrumentor":
+        from lc_otel.instrumentor import LangChainInstrumentor
+
+        return LangChainInstrumentor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LangChainInstrumentor",

@@ -32,10 +32,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import importlib.util
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextvars import ContextVar
+from types import ModuleType
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -43,6 +46,7 @@ from opentelemetry import trace
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
+from wrapt import register_post_import_hook
 
 from lc_otel import _owners
 from lc_otel._attributes import is_mapping
@@ -54,7 +58,7 @@ LC_OTEL_PROPAGATE_CONTEXT: Final = "LC_OTEL_PROPAGATE_CONTEXT"
 
 _WRAPPED: Final = "__lc_otel_wrapped__"
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: an import inside install() may run a post-import hook
 _active = False
 _decided: bool | None = None
 """``True``/``False`` once :func:`install` / :func:`uninstall` was called explicitly; ``None`` before."""
@@ -443,13 +447,16 @@ class _Target:
     """A class in ``module``, or ``None`` for a module-level function."""
     name: str
     wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+    when_imported: bool = False
+    """Patch only once the application imports ``module``, never import it: importing LangGraph costs a
+    process that does not use it some 40,000 objects, which every full garbage collection then walks."""
 
 
 _TARGETS: Final = (
     _Target("langchain_core.runnables.config", None, "_set_config_context", _wrap_set_config_context),
     # LangGraph runs its nodes with its own copy of the same helper (1.x: _internal._runnable, 0.x: utils.runnable).
-    _Target("langgraph._internal._runnable", None, "_set_config_context", _wrap_set_config_context),
-    _Target("langgraph.utils.runnable", None, "_set_config_context", _wrap_set_config_context),
+    _Target("langgraph._internal._runnable", None, "_set_config_context", _wrap_set_config_context, True),
+    _Target("langgraph.utils.runnable", None, "_set_config_context", _wrap_set_config_context, True),
     _Target(
         "langchain_core.language_models.chat_models",
         "BaseChatModel",
@@ -494,11 +501,50 @@ class _Applied:
 _applied: list[_Applied] = []
 
 
+_hooked: set[str] = set()
+"""Modules with a post-import hook registered (a hook cannot be removed; it checks ``_active``)."""
+
+
 def _apply(target: _Target) -> _Applied | None:
-    try:
-        module = importlib.import_module(target.module)
-    except ImportError:  # LangGraph not installed, or a LangChain version without this module
+    module = sys.modules.get(target.module)
+    if module is None and target.when_imported:
+        _patch_when_imported(target)
         return None
+    if module is None:
+        try:
+            module = importlib.import_module(target.module)
+        except ImportError:  # a LangChain version without this module
+            return None
+    return _apply_to(module, target)
+
+
+def _patch_when_imported(target: _Target) -> None:
+    if target.module in _hooked:
+        return
+    top = target.module.partition(".")[0]
+    try:
+        if importlib.util.find_spec(top) is None:  # not installed: nothing to wait for
+            return
+    except (ImportError, ValueError):
+        return
+
+    def hook(module: ModuleType) -> None:
+        with _lock:
+            if not _active:  # uninstalled since: leave the module alone
+                return
+            try:
+                applied = _apply_to(module, target)
+            except Exception as error:  # noqa: BLE001 - never break the application's import
+                report_internal_error("propagate_context install", error)
+                return
+            if applied is not None:
+                _applied.append(applied)
+
+    register_post_import_hook(hook, target.module)
+    _hooked.add(target.module)
+
+
+def _apply_to(module: ModuleType, target: _Target) -> _Applied | None:
     holder: Any = module if target.owner is None else getattr(module, target.owner, None)
     original = holder.__dict__.get(target.name) if holder is not None else None
     if original is None or not callable(original):

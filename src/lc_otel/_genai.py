@@ -61,8 +61,7 @@ _SERVER_KEYS: Final = ("openai_api_base", "base_url", "azure_endpoint", "endpoin
 
 # ``isinstance`` against the ``collections.abc`` classes goes through ``__instancecheck__``; payloads are
 # almost always plain dicts and lists, so those are checked first (this runs on every model call).
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return is_mapping(value)
+_is_mapping: Final = is_mapping
 
 
 def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
@@ -141,8 +140,8 @@ def _server(serialized: Mapping[str, Any] | None, into: Attributes) -> None:
     if not kwargs:
         return
     for key in _SERVER_KEYS:
-        url = _text(kwargs.get(key))
-        if url:
+        url = kwargs.get(key)
+        if isinstance(url, str) and url:
             try:
                 parts = urlsplit(url)
                 host, port = parts.hostname, parts.port
@@ -173,24 +172,21 @@ def request_attributes(
         into[sc.GEN_AI_REQUEST_MODEL] = model
     params: Mapping[str, Any] = invocation_params or {}
     md = _as_mapping(metadata)
+    # Most parameters are absent: a None check before each conversion keeps this cheap on every model call.
     for key, attribute in _FLOAT_PARAMS:
-        value = _number(params.get(key))
-        if value is None and key == "temperature":
-            value = _number(md.get("ls_temperature"))
-        if value is not None:
+        raw = params.get(key)
+        if raw is None and key == "temperature":
+            raw = md.get("ls_temperature")
+        if raw is not None and (value := _number(raw)) is not None:
             into[attribute] = value
-    top_k = count(params.get("top_k"))
-    if top_k is not None:
+    raw = params.get("top_k")
+    if raw is not None and (top_k := count(raw)) is not None:
         into[sc.GEN_AI_REQUEST_TOP_K] = top_k
-    for key in _MAX_TOKENS_KEYS:
-        max_tokens = count(params.get(key))
-        if max_tokens is not None:
+    for key in (*_MAX_TOKENS_KEYS, "ls_max_tokens"):
+        raw = params.get(key) if key != "ls_max_tokens" else md.get(key)
+        if raw is not None and (max_tokens := count(raw)) is not None:
             into[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
             break
-    else:
-        max_tokens = count(md.get("ls_max_tokens"))
-        if max_tokens is not None:
-            into[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
     stop = params.get("stop", params.get("stop_sequences", md.get("ls_stop")))
     if isinstance(stop, str) and stop:
         into[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
@@ -199,8 +195,8 @@ def request_attributes(
     seed = params.get("seed")
     if isinstance(seed, int) and not isinstance(seed, bool):
         into[sc.GEN_AI_REQUEST_SEED] = seed
-    choices = count(params.get("n"))
-    if choices is not None and choices != 1:
+    raw = params.get("n")
+    if raw is not None and (choices := count(raw)) is not None and choices != 1:
         into[sc.GEN_AI_REQUEST_CHOICE_COUNT] = choices
     _server(serialized, into)
 
@@ -240,8 +236,8 @@ def _llm_output(response: Any) -> Mapping[str, Any]:
 def _first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
     for source in sources:
         for key in keys:
-            found = _text(source.get(key))
-            if found:
+            found = source.get(key)
+            if isinstance(found, str) and found:
                 return found
     return None
 

@@ -13,12 +13,19 @@ from typing import Final
 from uuid import UUID
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanContext, set_span_in_context
+from opentelemetry.trace import Span, SpanContext, TraceFlags, TraceState, set_span_in_context
 
 _RECENT_RUNS: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it."""
 
 RunKey = int | UUID
+
+_Ended = tuple[int, int, int, TraceState | None]
+"""An ended run's span context as plain values: trace id, span id, trace flags, trace state if not empty.
+
+The ring holds thousands of these for a long time; a tuple of ints is untracked by the cyclic garbage
+collector, where ``SpanContext`` objects would make every full collection of the host process longer.
+"""
 """How the table keys a run: the run id's 128-bit integer."""
 
 
@@ -111,7 +118,7 @@ class RunTable:
         # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
         self._open: dict[RunKey, Run] = {}
         # Ended runs in a ring: the newest replaces the oldest, so the memory is O(1) per end and constant.
-        self._recent: dict[RunKey, SpanContext] = {}
+        self._recent: dict[RunKey, _Ended] = {}
         self._ring: list[RunKey | None] = [None] * _RECENT_RUNS
         self._ring_next = 0
         self.max_open = max_open
@@ -140,7 +147,11 @@ class RunTable:
         parent = self._open.get(key)
         if parent is not None:
             return parent, None
-        return None, self._recent.get(key)
+        ended = self._recent.get(key)
+        if ended is None:
+            return None, None
+        trace_id, span_id, flags, state = ended
+        return None, SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=state)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.
@@ -205,7 +216,9 @@ class RunTable:
             self._recent.pop(evicted_id, None)
         self._ring[slot] = key
         self._ring_next = (slot + 1) % _RECENT_RUNS
-        self._recent[key] = run.span.get_span_context()
+        context = run.span.get_span_context()
+        state = context.trace_state
+        self._recent[key] = (context.trace_id, context.span_id, int(context.trace_flags), state if state else None)
         children = run.children
         if not children:
             return (run,)

@@ -88,6 +88,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._tag_cache: dict[tuple[Any, ...], Attributes] = {}
         self._last_streamed: tuple[UUID | None, Run | None] = (None, None)
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
+        self._chunk_events = resolved.stream_chunk_events  # read on every streamed chunk
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
         _owners.register(self)
@@ -501,7 +502,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             if run.chunk_count == 0:
                 run.first_chunk_ns = time.time_ns()
             run.chunk_count += 1
-            if self._settings.stream_chunk_events:
+            if self._chunk_events:
                 attributes: Attributes = {"langchain.stream.chunk.index": run.chunk_count - 1}
                 if self._settings.capture_content:
                     attributes["langchain.stream.chunk.content"] = self._capture(token)

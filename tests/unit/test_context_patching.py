@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -196,3 +198,51 @@ def test_a_run_id_the_caller_chose_is_kept(
     (chat,) = exporter.get_finished_spans()
     assert chat.attributes is not None
     assert chat.attributes["langchain.run.id"] == str(chosen)
+
+
+_LANGGRAPH_IMPORTED_LATER = """
+import sys
+from typing import TypedDict
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from lc_otel import OpenTelemetryCallbackHandler
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+handler = OpenTelemetryCallbackHandler(provider)
+print("imported by lc_otel:", "langgraph" in sys.modules)
+
+from langgraph.graph import END, START, StateGraph
+
+
+class State(TypedDict):
+    text: str
+
+
+def clean(state: State) -> State:
+    with provider.get_tracer("user").start_as_current_span("user.clean"):
+        return {"text": state["text"].strip()}
+
+
+builder = StateGraph(State)
+builder.add_node("clean", clean)
+builder.add_edge(START, "clean")
+builder.add_edge("clean", END)
+builder.compile().invoke({"text": " hi "}, {"callbacks": [handler]})
+spans = {span.name: span for span in exporter.get_finished_spans()}
+print("nested:", spans["user.clean"].parent.span_id == spans["clean"].context.span_id)
+"""
+
+
+def test_langgraph_imported_after_the_handler_is_patched_and_never_imported_by_lc_otel() -> None:
+    """LangGraph is patched when the application imports it; lc_otel alone never pays for importing it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LANGGRAPH_IMPORTED_LATER], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["imported by lc_otel: False", "nested: True"]

@@ -37,18 +37,16 @@ import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextvars import ContextVar
 from types import ModuleType
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
 from wrapt import register_post_import_hook
 
-from lc_otel import _owners
+from lc_otel import _current, _owners
 from lc_otel._attributes import is_mapping
 from lc_otel._guard import report_internal_error
 from lc_otel._settings import env_bool
@@ -169,43 +167,12 @@ class _RunSpan(Span):
 # --- making a span current ----------------------------------------------------------------------------------
 
 
-def _runtime_context_var() -> ContextVar[otel_context.Context] | None:
-    """The ``ContextVar`` behind OpenTelemetry's default runtime context, if that is the one in use.
-
-    ``otel_context.attach(c)`` is ``that_var.set(c)`` behind two Python calls, and a stream attaches around
-    every chunk: setting the variable directly halves the cost. Any other runtime context (one configured with
-    ``OTEL_PYTHON_CONTEXT``, or a future SDK that stores it differently) gets the public API.
-    """
-    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-    if type(runtime) is not ContextVarsRuntimeContext:
-        return None
-    var = getattr(runtime, "_current_context", None)
-    return var if isinstance(var, ContextVar) else None
-
-
-def _public_detach(token: object) -> None:
-    otel_context.detach(token)  # type: ignore[arg-type]
-
-
-_attach_fn: Callable[[otel_context.Context], object] = otel_context.attach
-_detach_fn: Callable[[Any], None] = _public_detach
-
-
-def _choose_attach() -> None:
-    global _attach_fn, _detach_fn  # chosen once, at install
-    var = _runtime_context_var()
-    if var is None:
-        _attach_fn, _detach_fn = otel_context.attach, _public_detach
-    else:
-        _attach_fn, _detach_fn = var.set, var.reset
-
-
 def _attach_context(context: otel_context.Context | None, where: str) -> object | None:
     """Make ``context`` current; return the token to detach in the same frame (``None``: nothing attached)."""
     if context is None:
         return None
     try:
-        return _attach_fn(context)
+        return _current.attach(context)
     except Exception as error:  # noqa: BLE001
         report_internal_error(where, error)
         return None
@@ -215,7 +182,7 @@ def _safe_detach(token: object | None, where: str) -> None:
     if token is None:
         return
     try:
-        _detach_fn(token)
+        _current.detach(token)
     except Exception as error:  # noqa: BLE001 - a token reset in another context: log, never raise
         report_internal_error(where, error)
 
@@ -225,7 +192,7 @@ def _attach_manager(manager: Any, where: str) -> object | None:
     if not _active:
         return None
     try:
-        return _attach_fn(context) if (context := context_of_run(getattr(manager, "run_id", None))) else None
+        return _current.attach(context) if (context := context_of_run(getattr(manager, "run_id", None))) else None
     except Exception as error:  # noqa: BLE001 - fall back to the original behaviour
         report_internal_error(where, error)
         return None
@@ -259,7 +226,7 @@ def _wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]
                 if context is not None:
                     # No detach: LangChain runs this inside a context it copied for this step and drops with
                     # it (the config value it sets just above is never reset in that copy either, in 0.3).
-                    _attach_fn(context)
+                    _current.attach(context)
             except Exception as error:  # noqa: BLE001
                 report_internal_error("_set_config_context", error)
         return result
@@ -351,7 +318,7 @@ def _wrap_stream(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterat
                 yield from iterator
                 return
             # The hot loop of every stream: attach and detach inline, in this frame, around each next() only.
-            attach, detach = _attach_fn, _detach_fn
+            attach, detach = _current.attach, _current.detach
             while True:
                 token = attach(context)
                 try:
@@ -567,7 +534,6 @@ def install() -> bool:
     with _lock:
         _decided = True
         if not _applied:
-            _choose_attach()
             try:
                 for target in _TARGETS:
                     applied = _apply(target)

@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from lc_otel import _content, _context, _errors, _genai, _owners
+from lc_otel import _content, _context, _current, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, is_mapping, metadata_attributes, retry_attempt, run_name, tag_attributes
 from lc_otel._guard import report_internal_error
@@ -124,7 +124,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     def context_for(self, run_id: UUID) -> otel_context.Context | None:
         """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
         run = self._runs.get(run_id)
-        return run_context(run) if run is not None else None
+        if run is None:
+            return None
+        return run.context or run_context(run)  # made on first use, then read on every step
 
     def shutdown(self) -> None:
         """End every open span, marked evicted. Call before the tracer provider shuts down."""
@@ -158,7 +160,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
         parent, ended_parent = runs.parent_of(parent_run_id)
-        caller_context = otel_context.get_current()
+        caller_context = _current.get_current()
         run_id_text = str(run_id)
         attributes[sc.RUN_ID] = run_id_text
         if parent is not None:

@@ -246,3 +246,25 @@ def test_langgraph_imported_after_the_handler_is_patched_and_never_imported_by_l
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["imported by lc_otel: False", "nested: True"]
+
+
+def test_the_fast_current_context_is_the_apis() -> None:
+    """lc_otel sets OpenTelemetry's context variable directly; the API must see exactly the same thing."""
+    from opentelemetry import context as otel_context
+
+    from lc_otel import _current
+
+    # With the default runtime context the fast path is in use; if an SDK release moves the variable, this
+    # fails and says so, while lc_otel itself falls back to the public API.
+    assert _current._variable is not None
+    span = trace.NonRecordingSpan(trace.SpanContext(1, 2, is_remote=False))
+    token = _current.attach(trace.set_span_in_context(span))
+    try:
+        assert trace.get_current_span() is span
+        assert _current.get_current() is otel_context.get_current()
+    finally:
+        _current.detach(token)
+    assert trace.get_current_span() is not span
+    token = otel_context.attach(trace.set_span_in_context(span))
+    assert trace.get_current_span(_current.get_current()) is span
+    otel_context.detach(token)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, TraceFlags, TraceState, set_span_in_context
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 _RECENT_RUNS: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it."""
@@ -116,7 +117,9 @@ class RunTable:
     def __init__(self, *, max_open: int, max_age: float) -> None:
         self._lock = threading.Lock()
         # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
-        self._open: dict[RunKey, Run] = {}
+        self.by_key: dict[RunKey, Run] = {}
+        """The open runs by :func:`run_key`. Read it freely (one lookup is atomic); change it only through
+        the methods, under the lock."""
         # Ended runs in a ring: the newest replaces the oldest, so the memory is O(1) per end and constant.
         self._recent: dict[RunKey, _Ended] = {}
         self._ring: list[RunKey | None] = [None] * _RECENT_RUNS
@@ -128,15 +131,15 @@ class RunTable:
         self._next_sweep = 0.0
 
     def __len__(self) -> int:
-        return len(self._open)
+        return len(self.by_key)
 
     def __contains__(self, key: RunKey) -> bool:
         """Whether the run with table key ``key`` is open."""
-        return key in self._open
+        return key in self.by_key
 
     def get(self, run_id: UUID) -> Run | None:
         """Return the open run ``run_id``, if any."""
-        return self._open.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline: the hottest lookup
+        return self.by_key.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline: the hottest lookup
 
     def parent_of(self, parent_run_id: UUID | None) -> tuple[Run | None, SpanContext | None]:
         """Find the parent: an open run, or the span context of a recently ended one."""
@@ -144,7 +147,7 @@ class RunTable:
             return None, None
         # Single C-level lookups need no lock; add() re-checks under the lock that the parent is still open.
         key = run_key(parent_run_id)
-        parent = self._open.get(key)
+        parent = self.by_key.get(key)
         if parent is not None:
             return parent, None
         ended = self._recent.get(key)
@@ -162,7 +165,7 @@ class RunTable:
         """
         evicted: Sequence[Run] = ()
         with self._lock:
-            open_runs = self._open
+            open_runs = self.by_key
             if open_runs.setdefault(run.key, run) is not run:
                 return None
             parent = run.parent
@@ -176,7 +179,7 @@ class RunTable:
 
     def _evict_locked(self, now: float) -> list[Run]:
         evicted: list[Run] = []
-        open_runs = self._open
+        open_runs = self.by_key
         # Evicting the oldest run also evicts its open descendants, possibly the run just added.
         while len(open_runs) > self.max_open:
             evicted.extend(self._pop_locked(next(iter(open_runs))))
@@ -203,7 +206,7 @@ class RunTable:
             return self._pop_locked(key)
 
     def _pop_locked(self, key: RunKey) -> Sequence[Run]:
-        run = self._open.pop(key, None)
+        run = self.by_key.pop(key, None)
         if run is None:
             return ()
         run.is_open = False
@@ -217,8 +220,10 @@ class RunTable:
         self._ring[slot] = key
         self._ring_next = (slot + 1) % _RECENT_RUNS
         context = run.span.get_span_context()
-        state = context.trace_state
-        self._recent[key] = (context.trace_id, context.span_id, int(context.trace_flags), state if state else None)
+        state: TraceState | None = context.trace_state
+        if state is DEFAULT_TRACE_STATE or not state:  # the identity check spares TraceState.__len__, nearly always
+            state = None
+        self._recent[key] = (context.trace_id, context.span_id, int(context.trace_flags), state)
         children = run.children
         if not children:
             return (run,)
@@ -233,8 +238,8 @@ class RunTable:
         """Stop tracking every open run and return them all, children before parents."""
         drained: list[Run] = []
         with self._lock:
-            while self._open:
-                drained.extend(self._pop_locked(next(iter(self._open))))
+            while self.by_key:
+                drained.extend(self._pop_locked(next(iter(self.by_key))))
         return drained
 
     def add_usage(self, run: Run, usage: Usage) -> None:

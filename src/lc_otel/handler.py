@@ -24,7 +24,7 @@ from lc_otel import _content, _context, _current, _errors, _genai, _owners
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, is_mapping, metadata_attributes, retry_attempt, run_name, tag_attributes
 from lc_otel._guard import report_internal_error
-from lc_otel._runs import Run, RunTable, run_context, run_key
+from lc_otel._runs import Run, RunTable, run_context
 from lc_otel._settings import Settings
 from lc_otel._version import __version__
 
@@ -85,7 +85,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._settings = resolved
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
-        self._tag_cache: dict[tuple[Any, ...], Attributes] = {}
+        self._open = self._runs.by_key
+        self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
         self._last_streamed: tuple[UUID | None, Run | None] = (None, None)
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self._chunk_events = resolved.stream_chunk_events  # read on every streamed chunk
@@ -123,10 +124,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     def context_for(self, run_id: UUID) -> otel_context.Context | None:
         """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
-        run = self._runs.get(run_id)
+        # Every step of every chain asks: one dictionary lookup, and the context the run made once.
+        run = self._open.get(getattr(run_id, "int", run_id))
         if run is None:
             return None
-        return run.context or run_context(run)  # made on first use, then read on every step
+        return run.context or run_context(run)
 
     def shutdown(self) -> None:
         """End every open span, marked evicted. Call before the tracer provider shuts down."""
@@ -154,8 +156,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         agent_name: str | None = None,
     ) -> Run | None:
         runs = self._runs
-        key = run_key(run_id)
-        if key in runs:  # a duplicate start: keep the first, drop this one
+        key = getattr(run_id, "int", run_id)  # run_key(run_id), inline
+        if key in self._open:  # a duplicate start: keep the first, drop this one
             return None
         if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
@@ -164,7 +166,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run_id_text = str(run_id)
         attributes[sc.RUN_ID] = run_id_text
         if parent is not None:
-            context = run_context(parent)
+            context = parent.context or run_context(parent)
             attributes[sc.RUN_PARENT_ID] = parent.run_id_text
         else:
             if ended_parent is not None:
@@ -176,8 +178,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
         attributes[sc.RUN_TYPE] = run_type
         attributes[sc.RUN_NAME] = name
+        attempt = None
         if tags:
-            attributes.update(self._tag_attributes(tags))
+            from_tags, attempt = self._tag_info(tags)
+            if from_tags:
+                attributes.update(from_tags)
         if metadata:
             metadata_attributes(metadata, attributes, self._redactor)
         if agent_name is None and parent is not None:
@@ -186,11 +191,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             if agent_name is not None and run_type in _AGENT_STEP_TYPES:
                 attributes[sc.GEN_AI_AGENT_NAME] = agent_name
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
-        if tags and parent is not None:
+        if attempt is not None and parent is not None:
             # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
-            attempt = retry_attempt(tags)
-            if attempt is not None:
-                parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
+            parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
         run = Run(
             run_id,
             key,
@@ -210,8 +213,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             self._close_abandoned(stale, evicted=True)
         return run
 
-    def _tag_attributes(self, tags: Sequence[str]) -> Attributes:
-        """Return the tag attributes of ``tags``, cached: every run of a request carries the same tags."""
+    def _tag_info(self, tags: Sequence[str]) -> tuple[Attributes, int | None]:
+        """Return the tag attributes of ``tags`` and its ``retry:attempt:N``, cached.
+
+        Every run of a request carries one of the same few tag lists.
+        """
         if isinstance(tags, str):  # one tag, not its characters
             tags = [tags]
         key = tuple(tags)
@@ -220,10 +226,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         except TypeError:  # an unhashable tag: coerced by tag_attributes, not cached
             uncached: Attributes = {}
             tag_attributes(key, uncached)
-            return uncached
+            return uncached, retry_attempt(key)
         if cached is None:
-            cached = {}
-            tag_attributes(key, cached)
+            attributes: Attributes = {}
+            tag_attributes(key, attributes)
+            cached = (attributes, retry_attempt(key))
             if len(self._tag_cache) >= _TAG_CACHE_SIZE:
                 self._tag_cache.clear()  # crude but bounded; a working set this large is unusual
             self._tag_cache[key] = cached
@@ -286,7 +293,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             name = run_name(serialized, kwargs.get("name"))
             run_type = kwargs.get("run_type") or "chain"
             attributes: Attributes = {}
-            agent = metadata.get("lc_agent_name") if is_mapping(metadata) else None
+            agent = metadata.get("lc_agent_name") if metadata and is_mapping(metadata) else None
             if isinstance(agent, str) and agent:
                 # A (sub)agent starts where lc_agent_name is set and differs from the parent's, as LangChain says.
                 parent = self._runs.get(parent_run_id) if parent_run_id is not None else None

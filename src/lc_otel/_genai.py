@@ -417,18 +417,22 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     usage: Usage | None = None
     for generation in _generations(response):
         message = getattr(generation, "message", None)
-        sources = _metadata_of(generation)
-        if model is None:
-            model = _first_text(sources, _RESPONSE_MODEL_KEYS)
-        if found_id is None:
-            found_id = _first_text(sources, ("id",))
+        reason: str | None = None
+        for source in _metadata_of(generation):
+            if not source:  # most often generation_info, on chat models
+                continue
+            if model is None:
+                model = _first_text((source,), _RESPONSE_MODEL_KEYS)
             if found_id is None:
-                message_id = _text(getattr(message, "id", None))
-                if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
-                    found_id = message_id
-        reason = _first_text(sources, _FINISH_KEYS)
-        if reason:
+                found_id = _text(source.get("id"))
+            if reason is None:
+                reason = _first_text((source,), _FINISH_KEYS)
+        if reason:  # one per generation: response_metadata's, else generation_info's
             reasons.append(reason)
+        if found_id is None:
+            message_id = _text(getattr(message, "id", None))
+            if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
+                found_id = message_id
         counted = _message_usage(getattr(message, "usage_metadata", None))
         if counted is not None:
             if usage is None:
@@ -436,11 +440,12 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
             else:
                 usage.add(counted)
     if model is None or found_id is None:
-        llm_output = _llm_output(response)
-        if model is None:
-            model = _first_text((llm_output,), _RESPONSE_MODEL_KEYS)
-        if found_id is None:
-            found_id = _first_text((llm_output,), ("id",))
+        llm_output = getattr(response, "llm_output", None)
+        if llm_output and _is_mapping(llm_output):
+            if model is None:
+                model = _first_text((llm_output,), _RESPONSE_MODEL_KEYS)
+            if found_id is None:
+                found_id = _text(llm_output.get("id"))
     if usage is None:
         usage = response_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
     if model:

@@ -45,18 +45,21 @@ class Plan:
     open_runs: int
 
 
+# Streams keep every chunk alive until the stream ends, so the cyclic GC's full collections (tens of ms each)
+# come every few dozen streams: a stream segment must hold many of them, or whether a configuration's segment
+# holds one more or one fewer decides its figure.
 FULL = Plan(
     rounds=3,
-    iterations={"simple": 2000, "nested": 400, "stream": 200, "stream-long": 60, "concurrent": 1000},
-    segments={"simple": 5, "nested": 5, "stream": 5, "stream-long": 5, "concurrent": 2},
+    iterations={"simple": 2000, "nested": 400, "stream": 600, "stream-long": 150, "concurrent": 1000},
+    segments={"simple": 5, "nested": 5, "stream": 3, "stream-long": 3, "concurrent": 2},
     warmup={"simple": 200, "nested": 40, "stream": 20, "stream-long": 6, "concurrent": 500},
     growth=(2000, 20000),
     open_runs=5000,
 )
 QUICK = Plan(
     rounds=1,
-    iterations={"simple": 400, "nested": 80, "stream": 40, "stream-long": 12, "concurrent": 500},
-    segments={"simple": 2, "nested": 2, "stream": 2, "stream-long": 2, "concurrent": 1},
+    iterations={"simple": 400, "nested": 80, "stream": 200, "stream-long": 50, "concurrent": 500},
+    segments={"simple": 2, "nested": 2, "stream": 1, "stream-long": 1, "concurrent": 1},
     warmup={"simple": 50, "nested": 10, "stream": 5, "stream-long": 2, "concurrent": 100},
     growth=(1000, 4000),
     open_runs=5000,

@@ -293,29 +293,36 @@ def _wrap_amodel_call(original: Callable[..., Any], manager_arg: str, position: 
     return wrapper
 
 
-def _new_run_id() -> uuid.UUID:
+@functools.cache
+def _run_id_factory() -> Callable[[], uuid.UUID]:
+    """LangChain's own run id generator (uuid7, time-ordered) where it has one, else ``uuid4``."""
     try:
         from langchain_core.utils.uuid import uuid7
-
-        return uuid7()
     except ImportError:
-        return uuid.uuid4()
+        return uuid.uuid4
+    return uuid7
 
 
 def _with_run_id(config: Any) -> tuple[Any, uuid.UUID | None]:
-    """Return a config carrying a run id (the caller's, or a new one) and that id."""
+    """Return a config carrying a run id (the caller's, or a new one) and that id.
+
+    The config stays partial: ``stream`` completes it with ``ensure_config`` itself, exactly as it would have.
+    """
     if not _active:
         return config, None
     try:
-        from langchain_core.runnables.config import ensure_config
-
-        ensured = ensure_config(config)
-        run_id: object = ensured.get("run_id")
-        if run_id is None:
-            run_id = ensured["run_id"] = _new_run_id()
-        elif not isinstance(run_id, uuid.UUID):  # something we do not understand: leave it to LangChain
+        if config is None:
+            run_id = _run_id_factory()()
+            return {"run_id": run_id}, run_id
+        if not is_mapping(config):  # not a config LangChain accepts: leave it to LangChain
             return config, None
-        return ensured, run_id
+        chosen: object = config.get("run_id")
+        if chosen is None:
+            run_id = _run_id_factory()()
+            return {**config, "run_id": run_id}, run_id
+        if not isinstance(chosen, uuid.UUID):  # something we do not understand: leave it to LangChain
+            return config, None
+        return config, chosen
     except Exception as error:  # noqa: BLE001
         report_internal_error("stream run id", error)
         return config, None
@@ -385,7 +392,7 @@ def _retriever_run_id(kwargs: dict[str, Any]) -> uuid.UUID | None:
         return None
     run_id = kwargs.get("run_id")
     if run_id is None:
-        run_id = kwargs["run_id"] = _new_run_id()
+        run_id = kwargs["run_id"] = _run_id_factory()()
     return run_id if isinstance(run_id, uuid.UUID) else None
 
 

@@ -87,7 +87,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._runs = RunTable(max_open=resolved.max_open_runs, max_age=resolved.max_run_age)
         self._open = self._runs.by_key
         self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
-        self._last_streamed: tuple[UUID | None, Run | None] = (None, None)
+        self._streaming: Run | None = None
         self._redactor = _content.Redactor(resolved.redact_patterns, max_length=resolved.max_content_length)
         self._chunk_events = resolved.stream_chunk_events  # read on every streamed chunk
         self.enabled = True
@@ -502,12 +502,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         """Count a streamed chunk; remember when the first one came."""
         try:
             # Every chunk of a stream carries the same run id object: remember the last run, skip the lookup.
-            last_id, run = self._last_streamed
-            if last_id is not run_id or run is None or not run.is_open:
-                run = self._runs.get(run_id)
+            run = self._streaming
+            if run is None or run.run_id is not run_id or not run.is_open:
+                run = self._open.get(getattr(run_id, "int", run_id))
                 if run is None:
                     return
-                self._last_streamed = (run_id, run)
+                self._streaming = run
             if run.chunk_count == 0:
                 run.first_chunk_ns = time.time_ns()
             run.chunk_count += 1

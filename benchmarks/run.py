@@ -49,9 +49,9 @@ class Plan:
 # come every few dozen streams: a stream segment must hold many of them, or whether a configuration's segment
 # holds one more or one fewer decides its figure.
 FULL = Plan(
-    rounds=3,
-    iterations={"simple": 2000, "nested": 400, "stream": 600, "stream-long": 150, "concurrent": 1000},
-    segments={"simple": 5, "nested": 5, "stream": 3, "stream-long": 3, "concurrent": 2},
+    rounds=5,
+    iterations={"simple": 2000, "nested": 400, "stream": 400, "stream-long": 100, "concurrent": 1000},
+    segments={"simple": 5, "nested": 5, "stream": 2, "stream-long": 2, "concurrent": 2},
     warmup={"simple": 200, "nested": 40, "stream": 20, "stream-long": 6, "concurrent": 500},
     growth=(2000, 20000),
     open_runs=5000,
@@ -155,6 +155,27 @@ def _median(results: list[dict[str, Any]], config: str, workload: str, key: str 
     return statistics.median(values) if values else float("nan")
 
 
+def _in_round(results: list[dict[str, Any]], config: str, workload: str, round_no: int) -> float:
+    for r in results:
+        if r["config"] == config and r["workload"] == workload and r["round"] == round_no:
+            return float(r["cpu_us"])
+    return float("nan")
+
+
+def _floor_ratio(results: list[dict[str, Any]], config: str, workload: str) -> float:
+    """Overhead / floor overhead, from the measurements of each round, then the median over the rounds.
+
+    A round measures every configuration of a workload one after another, so the machine is the same for
+    all of them; comparing across rounds would add the machine's drift between rounds to the ratio.
+    """
+    ratios: list[float] = []
+    for round_no in sorted({r["round"] for r in results}):
+        none = _in_round(results, "none", workload, round_no)
+        floor = _in_round(results, "raw", workload, round_no) - none
+        ratios.append((_in_round(results, config, workload, round_no) - none) / floor)
+    return statistics.median(ratios) if ratios else float("nan")
+
+
 def _spread(results: list[dict[str, Any]], config: str, workload: str) -> str:
     values = [r["cpu_us"] for r in results if r["config"] == config and r["workload"] == workload]
     if len(values) < 2:
@@ -192,7 +213,6 @@ def report(raw: dict[str, Any], configs: list[str]) -> tuple[str, list[Check]]:
     checks: list[Check] = []
     for workload, spec in WORKLOADS.items():
         none = _median(timings, "none", workload)
-        floor = _median(timings, "raw", workload) - none
         runs = _first(timings, "none", workload, "runs")
         lines += [
             f"### {workload}: {spec.description} ({runs} runs per invocation)",
@@ -209,13 +229,13 @@ def report(raw: dict[str, Any], configs: list[str]) -> tuple[str, list[Check]]:
             rss = _median(timings, config, workload, "peak_rss_kb") / 1024
             lines.append(
                 f"| {config} | {cpu:.0f} | {_spread(timings, config, workload)} | {overhead:.0f} "
-                f"| {cpu / none:.3f} | {_fmt(overhead / floor) if config != 'none' else '-'} "
+                f"| {cpu / none:.3f} | {_fmt(_floor_ratio(timings, config, workload)) if config != 'none' else '-'} "
                 f"| {_fmt(spans, 1)} | {_fmt(attributes, 1)} | {rss:.1f} |"
             )
             if spans is not None and spans != runs and config != "none":
                 checks.append(Check(f"{workload}: {config} spans per invocation", f"{spans}", f"= {runs} runs", False))
         lines.append("")
-        ratio = (_median(timings, "lc-otel", workload) - none) / floor
+        ratio = _floor_ratio(timings, "lc-otel", workload)
         checks.append(
             Check(
                 f"{workload}: lc-otel overhead / floor overhead",

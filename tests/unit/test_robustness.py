@@ -35,7 +35,7 @@ def test_an_internal_error_never_reaches_the_chain(
         raise RuntimeError("lc_otel bug")
 
     monkeypatch.setattr(_attributes, "user_tags", broken)
-    monkeypatch.setattr("lc_otel.handler.tag_attributes", broken)
+    monkeypatch.setattr("lc_otel._run_spans.tag_attributes", broken)
     chain = RunnableLambda(lambda x: x + 1) | RunnableLambda(lambda x: x * 2)
     for _ in range(3):
         assert chain.invoke(1, {"callbacks": [handler], "tags": ["t"]}) == 4

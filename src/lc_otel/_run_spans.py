@@ -1,0 +1,227 @@
+"""``RunSpans``: the state every callback shares, and how a run's span starts and ends.
+
+The callbacks themselves live in one mixin per kind of run (``_chain_callbacks``, ``_model_callbacks``,
+``_tool_callbacks``); :class:`lc_otel.OpenTelemetryCallbackHandler` combines them. Parents come from
+``parent_run_id`` and are passed explicitly to ``start_span``; no callback attaches a context (see
+``docs/design.md``), so the caller's current span is never changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, TracerProvider
+
+from lc_otel import _content, _current, _errors, _genai, _owners
+from lc_otel import _semconv as sc
+from lc_otel._attributes import Attributes, metadata_attributes, retry_attempt, tag_attributes
+from lc_otel._guard import report_internal_error
+from lc_otel._runs import Run, RunTable, run_context
+from lc_otel._settings import Settings
+from lc_otel._version import __version__
+
+_INSTRUMENTATION_NAME = "lc_otel"
+_TAG_CACHE_SIZE = 256
+_AGENT_STEP_TYPES = frozenset({"chat_model", "llm", "tool"})
+
+
+class RunSpans(BaseCallbackHandler):
+    """One span per LangChain run: the run table, the tracer, and the span lifecycle the callbacks share.
+
+    Args:
+        tracer_provider: The provider to create spans with; the global one when ``None``.
+        settings: The resolved settings.
+    """
+
+    # Called inline, in the caller's thread and task: the cheapest dispatch and a deterministic event order.
+    run_inline = True
+    raise_error = False
+
+    def __init__(self, tracer_provider: TracerProvider | None, settings: Settings) -> None:
+        super().__init__()
+        self._settings = settings
+        self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
+        self._runs = RunTable(max_open=settings.max_open_runs, max_age=settings.max_run_age)
+        self._open = self._runs.by_key
+        self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
+        self._streaming: Run | None = None
+        self._redactor = _content.Redactor(settings.redact_patterns, max_length=settings.max_content_length)
+        self._chunk_events = settings.stream_chunk_events  # read on every streamed chunk
+        self.enabled = True
+        """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this handler records with."""
+        return self._settings
+
+    @property
+    def open_runs(self) -> int:
+        """How many runs are started and not yet ended."""
+        return len(self._runs)
+
+    def tracks(self, run_id: UUID) -> bool:
+        """Whether the run ``run_id`` is open in this handler."""
+        return self._runs.get(run_id) is not None
+
+    def span_for(self, run_id: UUID) -> trace.Span | None:
+        """Return the span of the open run ``run_id``, if any."""
+        run = self._runs.get(run_id)
+        return run.span if run is not None else None
+
+    def context_for(self, run_id: UUID) -> otel_context.Context | None:
+        """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
+        # Every step of every chain asks: one dictionary lookup, and the context the run made once.
+        run = self._open.get(getattr(run_id, "int", run_id))
+        if run is None:
+            return None
+        return run.context or run_context(run)
+
+    def shutdown(self) -> None:
+        """End every open span, marked evicted. Call before the tracer provider shuts down."""
+        try:
+            for run in self._runs.drain():
+                _errors.mark_cancelled(run.span)
+                run.span.set_attribute(sc.RUN_EVICTED, True)
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+            report_internal_error("OpenTelemetryCallbackHandler.shutdown", internal)
+
+    # --- span lifecycle -------------------------------------------------------------------------------
+
+    def _start(
+        self,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        span_name: str,
+        kind: SpanKind,
+        run_type: str,
+        name: str,
+        attributes: Attributes,
+        tags: Sequence[str] | None,
+        metadata: Mapping[str, Any] | None,
+        agent_name: str | None = None,
+    ) -> Run | None:
+        runs = self._runs
+        key = getattr(run_id, "int", run_id)  # run_key(run_id), inline
+        if key in self._open:  # a duplicate start: keep the first, drop this one
+            return None
+        if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
+            return None
+        parent, ended_parent = runs.parent_of(parent_run_id)
+        caller_context = _current.get_current()
+        run_id_text = str(run_id)
+        attributes[sc.RUN_ID] = run_id_text
+        if parent is not None:
+            context = parent.context or run_context(parent)
+            attributes[sc.RUN_PARENT_ID] = parent.run_id_text
+        else:
+            if ended_parent is not None:
+                context = trace.set_span_in_context(trace.NonRecordingSpan(ended_parent))
+            else:
+                # No parent we know of: nest under whatever span is current for the caller (a request span).
+                context = caller_context
+            if parent_run_id is not None:
+                attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
+        attributes[sc.RUN_TYPE] = run_type
+        attributes[sc.RUN_NAME] = name
+        attempt = None
+        if tags:
+            from_tags, attempt = self._tag_info(tags)
+            if from_tags:
+                attributes.update(from_tags)
+        if metadata:
+            metadata_attributes(metadata, attributes, self._redactor)
+        if agent_name is None and parent is not None:
+            agent_name = parent.agent_name
+            # The conventions put the agent's name on the model calls and tool calls it makes.
+            if agent_name is not None and run_type in _AGENT_STEP_TYPES:
+                attributes[sc.GEN_AI_AGENT_NAME] = agent_name
+        span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
+        if attempt is not None and parent is not None:
+            # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
+            parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
+        run = Run(
+            run_id,
+            key,
+            span,
+            parent,
+            run_type,
+            time.monotonic(),
+            caller_context,
+            run_id_text=run_id_text,
+            agent_name=agent_name,
+        )
+        evicted = self._runs.add(run)
+        if evicted is None:  # lost a race with a duplicate start
+            span.end()
+            return None
+        for stale in evicted:
+            self._close_abandoned(stale, evicted=True)
+        return run
+
+    def _tag_info(self, tags: Sequence[str]) -> tuple[Attributes, int | None]:
+        """Return the tag attributes of ``tags`` and its ``retry:attempt:N``, cached.
+
+        Every run of a request carries one of the same few tag lists.
+        """
+        if isinstance(tags, str):  # one tag, not its characters
+            tags = [tags]
+        key = tuple(tags)
+        try:
+            cached = self._tag_cache.get(key)
+        except TypeError:  # an unhashable tag: coerced by tag_attributes, not cached
+            uncached: Attributes = {}
+            tag_attributes(key, uncached)
+            return uncached, retry_attempt(key)
+        if cached is None:
+            attributes: Attributes = {}
+            tag_attributes(key, attributes)
+            cached = (attributes, retry_attempt(key))
+            if len(self._tag_cache) >= _TAG_CACHE_SIZE:
+                self._tag_cache.clear()  # crude but bounded; a working set this large is unusual
+            self._tag_cache[key] = cached
+        return cached
+
+    def _close_abandoned(self, run: Run, *, evicted: bool = False) -> None:
+        _errors.mark_cancelled(run.span)
+        if evicted:
+            run.span.set_attribute(sc.RUN_EVICTED, True)
+        self._add_subtree_usage(run)
+        run.span.end()
+
+    def _finish(self, run_id: UUID) -> Run | None:
+        """Stop tracking ``run_id``; end its open descendants as cancelled; return it for ending."""
+        popped = self._runs.pop(run_id)
+        if not popped:
+            return None
+        if len(popped) > 1:
+            for descendant in popped[:-1]:
+                self._close_abandoned(descendant)
+        return popped[-1]
+
+    def _end_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
+        run = self._finish(run_id)
+        if run is None:
+            return None
+        if _errors.is_cancellation(error):
+            _errors.mark_cancelled(run.span)
+        else:
+            _errors.mark_failed(run.span, error)
+        return run
+
+    @staticmethod
+    def _add_subtree_usage(run: Run) -> None:
+        if run.subtree_usage is not None:
+            attributes: Attributes = {}
+            _genai.subtree_usage_attributes(run.subtree_usage, attributes)
+            run.span.set_attributes(attributes)
+
+    def _capture(self, value: Any) -> str:
+        return _content.dump(value, self._redactor, self._settings.max_content_length)

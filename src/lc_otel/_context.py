@@ -70,20 +70,8 @@ _decided: bool | None = None
 
 def span_of_run(run_id: uuid.UUID | None) -> Span | None:
     """Return the span an lc_otel handler keeps for the open run ``run_id``, if any."""
-    if run_id is None:
-        return None
-    for ref in _owners.registered():
-        handler = ref()
-        if handler is None:
-            continue
-        try:
-            span = handler.span_for(run_id)
-        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
-            report_internal_error("span_of_run", error)
-            continue
-        if span is not None:
-            return span
-    return None
+    context = context_of_run(run_id)
+    return trace.get_current_span(context) if context is not None else None
 
 
 def context_of_run(run_id: object) -> otel_context.Context | None:

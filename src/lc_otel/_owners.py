@@ -14,13 +14,10 @@ from typing import Protocol
 from uuid import UUID
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span
 
 
 class _Tracks(Protocol):
     def tracks(self, run_id: UUID) -> bool: ...
-
-    def span_for(self, run_id: UUID) -> Span | None: ...
 
     def context_for(self, run_id: UUID) -> Context | None: ...
 

@@ -70,11 +70,6 @@ class RunSpans(BaseCallbackHandler):
         """Whether the run ``run_id`` is open in this handler."""
         return self._runs.get(run_id) is not None
 
-    def span_for(self, run_id: UUID) -> trace.Span | None:
-        """Return the span of the open run ``run_id``, if any."""
-        run = self._runs.get(run_id)
-        return run.span if run is not None else None
-
     def context_for(self, run_id: UUID) -> otel_context.Context | None:
         """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
         # Every step of every chain asks: one dictionary lookup, and the context the run made once.

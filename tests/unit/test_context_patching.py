@@ -109,9 +109,6 @@ def test_someone_wrapping_after_us_keeps_working_after_uninstall(
 
 
 class _BrokenLookup(OpenTelemetryCallbackHandler):
-    def span_for(self, run_id: UUID) -> trace.Span | None:
-        raise RuntimeError("lookup exploded")
-
     def context_for(self, run_id: UUID) -> Context | None:
         raise RuntimeError("lookup exploded")
 

@@ -33,7 +33,7 @@ unit: $(STAMP)
 $(COMPAT)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/python -m pip install --quiet 'langchain-core>=0.3,<0.4' opentelemetry-sdk opentelemetry-exporter-otlp \
-		opentelemetry-instrumentation pytest pytest-asyncio hypothesis
+		opentelemetry-instrumentation wrapt pytest pytest-asyncio hypothesis
 	$(COMPAT)/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -98,6 +99,29 @@ def test_child_starting_after_its_parent_ended_still_nests(
     handler.on_chain_end({}, run_id=child)
     spans = exporter.get_finished_spans()
     assert parent_id(by_name(spans, "child")) == span_id(by_name(spans, "parent"))
+    assert by_name(spans, "child").context.trace_id == by_name(spans, "parent").context.trace_id
+
+
+def test_a_late_child_keeps_the_trace_state_and_sampling_of_its_ended_parent(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+):
+    """Ended runs are remembered as plain values; a late child still gets the parent's trace state and flags."""
+    state = trace.TraceState([("vendor", "value")])
+    remote = trace.SpanContext(
+        0x1234, 0x5678, is_remote=True, trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED), trace_state=state
+    )
+    parent, child = uuid4(), uuid4()
+    with trace.use_span(trace.NonRecordingSpan(remote)):
+        handler.on_chain_start({}, {}, run_id=parent, name="parent")
+    handler.on_chain_end({}, run_id=parent)
+    handler.on_chain_start({}, {}, run_id=child, parent_run_id=parent, name="child")
+    handler.on_chain_end({}, run_id=child)
+    spans = exporter.get_finished_spans()
+    late = by_name(spans, "child")
+    assert parent_id(late) == span_id(by_name(spans, "parent"))
+    assert late.context.trace_id == 0x1234
+    assert late.context.trace_state == state
+    assert late.context.trace_flags.sampled
 
 
 def test_unknown_parent_becomes_a_root(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):

@@ -1,0 +1,72 @@
+"""A low-noise cross-check of the floor ratio: ``python benchmarks/paired.py [--rounds N]``.
+
+``run.py`` measures every configuration in its own process, as the targets ask; on a shared machine the
+process-to-process spread (a few percent of the whole invocation) is as large as the differences between the
+tracers' overheads. Here ``none``, ``raw`` and ``lc-otel`` run in one process, in alternating segments of the
+same workload, so they share the memory layout, the warm caches and the machine's state of the moment. The
+figure per workload is overhead(lc-otel) / overhead(raw), from each configuration's third-fastest segment.
+Not a target: a way to see whether a change to the hot path moved lc-otel, below the noise of ``run.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(ROOT))
+
+from langchain_core.runnables import RunnableConfig  # noqa: E402
+
+from benchmarks.configs import Setup, setup  # noqa: E402
+from benchmarks.workloads import WORKLOADS  # noqa: E402
+from lc_otel import _context  # noqa: E402
+
+CONFIGS = ("none", "raw", "lc-otel")
+SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "concurrent": 500}
+"""Invocations per segment: about a quarter of a second each."""
+
+
+def _segment(built: Setup, name: str, workload: str) -> float:
+    # Context propagation is process-wide: on for lc-otel's segments only, as in lc-otel's own process.
+    if name == "lc-otel":
+        _context.install()
+    else:
+        _context.uninstall()
+    invocations = SEGMENT[workload]
+    start = time.process_time()
+    WORKLOADS[workload].run(RunnableConfig(callbacks=list(built.callbacks)), invocations)
+    if built.provider is not None:
+        built.provider.force_flush()
+    return (time.process_time() - start) / invocations * 1e6
+
+
+def main() -> None:
+    """Print the paired floor ratio of each workload."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10, help="segments per configuration and workload")
+    args = parser.parse_args()
+    built = {name: setup(name) for name in CONFIGS}
+    print("| workload | none us | raw us | lc-otel us | overhead / floor |")
+    print("|---|---:|---:|---:|---:|")
+    for workload in SEGMENT:
+        for name in CONFIGS:  # warm-up
+            _segment(built[name], name, workload)
+        times: dict[str, list[float]] = {name: [] for name in CONFIGS}
+        for _ in range(args.rounds):
+            for name in CONFIGS:
+                times[name].append(_segment(built[name], name, workload))
+        typical = {name: sorted(values)[min(2, len(values) - 1)] for name, values in times.items()}
+        ratio = (typical["lc-otel"] - typical["none"]) / (typical["raw"] - typical["none"])
+        print(
+            f"| {workload} | {typical['none']:.0f} | {typical['raw']:.0f} | {typical['lc-otel']:.0f} | {ratio:.2f} |",
+            flush=True,
+        )
+    _context.uninstall()
+
+
+if __name__ == "__main__":
+    main()

@@ -356,7 +356,7 @@ def header() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one round, fewer iterations (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="one round, fewer iterations (about 4 minutes)")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")

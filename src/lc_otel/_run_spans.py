@@ -109,7 +109,12 @@ class RunSpans(BaseCallbackHandler):
             return None
         if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
             return None
-        parent, ended_parent = runs.parent_of(parent_run_id)
+        parent = ended_parent = None
+        if parent_run_id is not None:
+            # One lookup without the lock; RunTable.add re-checks under it that the parent is still open.
+            parent = self._open.get(getattr(parent_run_id, "int", parent_run_id))
+            if parent is None:
+                ended_parent = runs.ended(parent_run_id)
         caller_context = _current.get_current()
         run_id_text = str(run_id)
         attributes[sc.RUN_ID] = run_id_text

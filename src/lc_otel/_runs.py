@@ -141,20 +141,13 @@ class RunTable:
         """Return the open run ``run_id``, if any."""
         return self.by_key.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline: the hottest lookup
 
-    def parent_of(self, parent_run_id: UUID | None) -> tuple[Run | None, SpanContext | None]:
-        """Find the parent: an open run, or the span context of a recently ended one."""
-        if parent_run_id is None:
-            return None, None
-        # Single C-level lookups need no lock; add() re-checks under the lock that the parent is still open.
-        key = run_key(parent_run_id)
-        parent = self.by_key.get(key)
-        if parent is not None:
-            return parent, None
-        ended = self._recent.get(key)
+    def ended(self, run_id: UUID) -> SpanContext | None:
+        """Return the span context of ``run_id`` if it is one of the recently ended runs (for late children)."""
+        ended = self._recent.get(run_key(run_id))
         if ended is None:
-            return None, None
+            return None
         trace_id, span_id, flags, state = ended
-        return None, SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=state)
+        return SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=state)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.

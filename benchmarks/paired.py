@@ -4,13 +4,15 @@
 process-to-process spread (a few percent of the whole invocation) is as large as the differences between the
 tracers' overheads. Here ``none``, ``raw`` and ``lc-otel`` run in one process, in alternating segments of the
 same workload, so they share the memory layout, the warm caches and the machine's state of the moment. The
-figure per workload is overhead(lc-otel) / overhead(raw), from each configuration's third-fastest segment.
+figure per workload is overhead(lc-otel) / overhead(raw), from each configuration's third-fastest segment;
+then the cost of one more streamed token above the empty handler, from the two stream lengths, the same way.
 Not a target: a way to see whether a change to the hot path moved lc-otel, below the noise of ``run.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -22,11 +24,11 @@ if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
 from langchain_core.runnables import RunnableConfig  # noqa: E402
 
 from benchmarks.configs import Setup, setup  # noqa: E402
-from benchmarks.workloads import WORKLOADS  # noqa: E402
+from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS  # noqa: E402
 from lc_otel import _context  # noqa: E402
 
 CONFIGS = ("none", "raw", "lc-otel")
-SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "concurrent": 500}
+SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concurrent": 500}
 """Invocations per segment: about a quarter of a second each."""
 
 
@@ -37,6 +39,7 @@ def _segment(built: Setup, name: str, workload: str) -> float:
     else:
         _context.uninstall()
     invocations = SEGMENT[workload]
+    gc.collect()  # every segment starts from the same collector state, as in run.py's workers
     start = time.process_time()
     WORKLOADS[workload].run(RunnableConfig(callbacks=list(built.callbacks)), invocations)
     if built.provider is not None:
@@ -44,27 +47,38 @@ def _segment(built: Setup, name: str, workload: str) -> float:
     return (time.process_time() - start) / invocations * 1e6
 
 
+def _typical(built: dict[str, Setup], names: tuple[str, ...], workload: str, rounds: int) -> dict[str, float]:
+    """Each configuration's third-fastest segment of ``rounds``, the configurations alternating."""
+    for name in names:  # warm-up
+        _segment(built[name], name, workload)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            times[name].append(_segment(built[name], name, workload))
+    return {name: sorted(values)[min(2, len(values) - 1)] for name, values in times.items()}
+
+
 def main() -> None:
-    """Print the paired floor ratio of each workload."""
+    """Print the paired floor ratio of each workload and the paired cost per streamed token."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="segments per configuration and workload")
     args = parser.parse_args()
-    built = {name: setup(name) for name in CONFIGS}
+    built = {name: setup(name) for name in (*CONFIGS, "empty")}
     print("| workload | none us | raw us | lc-otel us | overhead / floor |")
     print("|---|---:|---:|---:|---:|")
-    for workload in SEGMENT:
-        for name in CONFIGS:  # warm-up
-            _segment(built[name], name, workload)
-        times: dict[str, list[float]] = {name: [] for name in CONFIGS}
-        for _ in range(args.rounds):
-            for name in CONFIGS:
-                times[name].append(_segment(built[name], name, workload))
-        typical = {name: sorted(values)[min(2, len(values) - 1)] for name, values in times.items()}
+    for workload in ("simple", "nested", "stream", "concurrent"):
+        typical = _typical(built, CONFIGS, workload, args.rounds)
         ratio = (typical["lc-otel"] - typical["none"]) / (typical["raw"] - typical["none"])
         print(
             f"| {workload} | {typical['none']:.0f} | {typical['raw']:.0f} | {typical['lc-otel']:.0f} | {ratio:.2f} |",
             flush=True,
         )
+    above_empty = {}
+    for workload in ("stream", "stream-long"):
+        typical = _typical(built, ("empty", "lc-otel"), workload, args.rounds)
+        above_empty[workload] = typical["lc-otel"] - typical["empty"]
+    per_token = (above_empty["stream-long"] - above_empty["stream"]) / (LONG_STREAM_TOKENS - STREAM_TOKENS)
+    print(f"\n(lc-otel - empty handler) per additional streamed token: {per_token:.2f} us")
     _context.uninstall()
 
 

@@ -20,6 +20,7 @@ _RECENT_RUNS: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it."""
 
 RunKey = int | UUID
+"""How the table keys a run: the run id's 128-bit integer."""
 
 _Ended = tuple[int, int, int, TraceState | None]
 """An ended run's span context as plain values: trace id, span id, trace flags, trace state if not empty.
@@ -27,7 +28,6 @@ _Ended = tuple[int, int, int, TraceState | None]
 The ring holds thousands of these for a long time; a tuple of ints is untracked by the cyclic garbage
 collector, where ``SpanContext`` objects would make every full collection of the host process longer.
 """
-"""How the table keys a run: the run id's 128-bit integer."""
 
 
 def run_key(run_id: UUID) -> RunKey:
@@ -132,10 +132,6 @@ class RunTable:
 
     def __len__(self) -> int:
         return len(self.by_key)
-
-    def __contains__(self, key: RunKey) -> bool:
-        """Whether the run with table key ``key`` is open."""
-        return key in self.by_key
 
     def get(self, run_id: UUID) -> Run | None:
         """Return the open run ``run_id``, if any."""

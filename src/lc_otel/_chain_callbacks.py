@@ -76,8 +76,7 @@ class ChainCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            if run.subtree_usage is not None:
-                self._add_subtree_usage(run)
+            self._add_subtree_usage(run)
             if self._settings.capture_content:
                 if "inputs" in kwargs:  # a streamed run reports its real input only now
                     run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))
@@ -91,10 +90,7 @@ class ChainCallbacks(RunSpans):
     ) -> None:
         """End a chain span as failed or cancelled."""
         try:
-            run = self._end_with_error(run_id, error)
-            if run is not None:
-                self._add_subtree_usage(run)
-                run.span.end()
+            self._end_failed(run_id, error)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_chain_error", internal)
 

@@ -242,37 +242,6 @@ def _first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> st
     return None
 
 
-def response_model(response: Any) -> str | None:
-    """The model that answered: ``response_metadata``, then ``generation_info``, then ``llm_output``."""
-    for generation in _generations(response):
-        found = _first_text(_metadata_of(generation), _RESPONSE_MODEL_KEYS)
-        if found:
-            return found
-    return _first_text((_llm_output(response),), _RESPONSE_MODEL_KEYS)
-
-
-def response_id(response: Any) -> str | None:
-    """The provider's response id (``chatcmpl-…``, ``msg_…``), never an id LangChain made up."""
-    for generation in _generations(response):
-        found = _first_text(_metadata_of(generation), ("id",))
-        if found:
-            return found
-        message_id = _text(getattr(getattr(generation, "message", None), "id", None))
-        if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
-            return message_id
-    return _first_text((_llm_output(response),), ("id",))
-
-
-def finish_reasons(response: Any) -> list[str]:
-    """One finish reason per generation that reports one, in order."""
-    reasons: list[str] = []
-    for generation in _generations(response):
-        found = _first_text(_metadata_of(generation), _FINISH_KEYS)
-        if found:
-            reasons.append(found)
-    return reasons
-
-
 def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
     for key in keys:
         value = count(usage.get(key))
@@ -408,8 +377,10 @@ def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
 def response_attributes(response: Any, into: Attributes) -> Usage | None:
     """Add response model, id, finish reasons and token usage to ``into``; return the usage found.
 
-    The same answers as :func:`response_model`, :func:`response_id`, :func:`finish_reasons` and
-    :func:`response_usage`, in one pass over the generations: this runs at the end of every model call.
+    One pass over the generations, since this runs at the end of every model call. The model comes from
+    ``response_metadata``, then ``generation_info``, then ``llm_output``; the id is the provider's
+    (``chatcmpl-…``, ``msg_…``), never one LangChain made up; one finish reason per generation that reports
+    one; usage as :func:`response_usage` reads it.
     """
     model: str | None = None
     found_id: str | None = None
@@ -440,8 +411,8 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
             else:
                 usage.add(counted)
     if model is None or found_id is None:
-        llm_output = getattr(response, "llm_output", None)
-        if llm_output and _is_mapping(llm_output):
+        llm_output = _llm_output(response)
+        if llm_output:
             if model is None:
                 model = _first_text((llm_output,), _RESPONSE_MODEL_KEYS)
             if found_id is None:
@@ -457,3 +428,11 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     if usage is not None:
         usage_attributes(usage, into)
     return usage
+
+
+def response_model_and_usage(response: Any) -> tuple[str | None, Usage | None]:
+    """The model that answered and the tokens it reported, as :func:`response_attributes` reads them."""
+    found: Attributes = {}
+    usage = response_attributes(response, found)
+    model = found.get(sc.GEN_AI_RESPONSE_MODEL)
+    return (model if isinstance(model, str) else None), usage

@@ -122,7 +122,7 @@ class ModelCallbacks(RunSpans):
             # Every chunk of a stream carries the same run id object: remember the last run, skip the lookup.
             run = self._streaming
             if run is None or run.run_id is not run_id or not run.is_open:
-                run = self._open.get(getattr(run_id, "int", run_id))
+                run = self._runs.get(run_id)
                 if run is None:
                     return
                 self._streaming = run
@@ -172,7 +172,7 @@ class ModelCallbacks(RunSpans):
     ) -> None:
         """End a model span as failed or cancelled, keeping what the partial response tells."""
         try:
-            run = self._end_with_error(run_id, error)
+            run = self._finish_with_error(run_id, error)
             if run is None:
                 return
             partial = kwargs.get("response")

@@ -206,7 +206,7 @@ class RunSpans(BaseCallbackHandler):
                 self._close_abandoned(descendant)
         return popped[-1]
 
-    def _end_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
+    def _finish_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
         run = self._finish(run_id)
         if run is None:
             return None
@@ -215,6 +215,13 @@ class RunSpans(BaseCallbackHandler):
         else:
             _errors.mark_failed(run.span, error)
         return run
+
+    def _end_failed(self, run_id: UUID, error: BaseException) -> None:
+        """End the span of ``run_id`` as failed or cancelled, with its subtree's token totals."""
+        run = self._finish_with_error(run_id, error)
+        if run is not None:
+            self._add_subtree_usage(run)
+            run.span.end()
 
     @staticmethod
     def _add_subtree_usage(run: Run) -> None:

@@ -72,10 +72,7 @@ class ToolCallbacks(RunSpans):
     ) -> None:
         """End a tool span as failed or cancelled."""
         try:
-            run = self._end_with_error(run_id, error)
-            if run is not None:
-                self._add_subtree_usage(run)
-                run.span.end()
+            self._end_failed(run_id, error)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_tool_error", internal)
 
@@ -139,9 +136,7 @@ class ToolCallbacks(RunSpans):
     ) -> None:
         """End a retriever span as failed or cancelled."""
         try:
-            run = self._end_with_error(run_id, error)
-            if run is not None:
-                run.span.end()
+            self._end_failed(run_id, error)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_retriever_error", internal)
 

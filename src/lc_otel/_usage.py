@@ -168,8 +168,8 @@ class _UsageHandler(BaseCallbackHandler):
         scope = scope or _scope.get()
         if scope is None:
             return
-        model = _genai.response_model(response) or requested or UNKNOWN_MODEL
-        scope._record(model, _genai.response_usage(response), calls=1)
+        model, usage = _genai.response_model_and_usage(response)
+        scope._record(model or requested or UNKNOWN_MODEL, usage, calls=1)
 
     @guarded
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -179,9 +179,9 @@ class _UsageHandler(BaseCallbackHandler):
         partial = kwargs.get("response")
         if scope is None or partial is None:
             return
-        usage = _genai.response_usage(partial)
+        model, usage = _genai.response_model_and_usage(partial)
         if usage is not None:
-            scope._record(_genai.response_model(partial) or requested or UNKNOWN_MODEL, usage, calls=0)
+            scope._record(model or requested or UNKNOWN_MODEL, usage, calls=0)
 
 
 _HANDLER: Final = _UsageHandler()

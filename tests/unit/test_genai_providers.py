@@ -302,9 +302,9 @@ def test_usage_metadata_is_summed_over_generations_and_total_kept() -> None:
 
 
 def test_langchain_made_up_message_ids_are_not_response_ids() -> None:
-    assert _genai.response_id(result(AIMessage("x", id="lc_run--0199abc"))) is None
-    assert _genai.response_id(result(AIMessage("x", id="run-0199abc"))) is None
-    assert _genai.response_id(result(AIMessage("x", id="msg_123"))) == "msg_123"
+    assert response(result(AIMessage("x", id="lc_run--0199abc"))).get("gen_ai.response.id") is None
+    assert response(result(AIMessage("x", id="run-0199abc"))).get("gen_ai.response.id") is None
+    assert response(result(AIMessage("x", id="msg_123"))).get("gen_ai.response.id") == "msg_123"
 
 
 # --- request side ---------------------------------------------------------------------------------------

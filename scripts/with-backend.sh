@@ -143,4 +143,10 @@ if [ "$rc" -eq 5 ]; then
     rc=1
 fi
 log "command exited $rc ($(elapsed))"
+if [ "$rc" -ne 0 ] && [ -n "$PHX_DIR" ] && [ -f "$PHX_DIR/phoenix.log" ]; then
+    # A test that misses spans: did the backend lose them (a failed insert) or never get them?
+    log "Phoenix's span ingestion failures (last 20):"
+    grep -E 'Span insertion failed|Releasing [0-9]+ spans|Span transaction failed' "$PHX_DIR/phoenix.log" \
+        | tail -20 >&2 || log "(none)"
+fi
 exit "$rc"

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -41,18 +41,30 @@ class Phoenix:
     base_url: str  # REST API and OTLP/HTTP
     grpc_endpoint: str
 
-    def spans(self, **attributes: Any) -> list[dict[str, Any]]:
-        """Spans whose attributes equal all of ``attributes`` (type-aware: ``True`` matches only a bool)."""
+    def spans(self, trace_ids: Iterable[str] = (), **attributes: Any) -> list[dict[str, Any]]:
+        """Spans whose attributes equal all of ``attributes`` (type-aware: ``True`` matches only a bool).
+
+        ``trace_ids`` narrows the search to those traces. Every page is read: one page holds at most 1,000
+        spans, newest first, and the session's one Phoenix holds the spans of every test.
+        """
         query = [("limit", "1000")] + [("attribute", f"{k}:{json.dumps(v)}") for k, v in attributes.items()]
-        url = f"{self.base_url}/v1/projects/{PROJECT}/spans?{urllib.parse.urlencode(query)}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                data: list[dict[str, Any]] = json.load(response)["data"]
-                return data
-        except urllib.error.HTTPError as error:
-            if error.code == 404:  # the project exists once its first span is stored
-                return []
-            raise
+        query += [("trace_id", trace_id) for trace_id in trace_ids]
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = [*query, ("cursor", cursor)] if cursor else query
+            url = f"{self.base_url}/v1/projects/{PROJECT}/spans?{urllib.parse.urlencode(page)}"
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    body: dict[str, Any] = json.load(response)
+            except urllib.error.HTTPError as error:
+                if error.code == 404:  # the project exists once its first span is stored
+                    return []
+                raise
+            found += body["data"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return found
 
     def wait_for(
         self, count: int, timeout: float = 20.0, nudge: Callable[[], object] | None = None, **attributes: Any

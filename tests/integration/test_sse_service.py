@@ -33,6 +33,7 @@ from tests.support.openai_server import OpenAIServer, openai_usage
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER = "Paris is the capital of France"
 CLIENTS = 20
+WHOLE = {"POST /chat", "RunnableSequence"}  # the service's span and LangChain's outermost
 pytestmark = pytest.mark.integration
 
 
@@ -124,11 +125,11 @@ def _by_trace(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _whole_traces(phoenix: Phoenix, trace_ids: set[str], timeout: float = 20.0) -> dict[str, list[dict[str, Any]]]:
-    """The spans of these traces, once each has its request span (Phoenix stores spans asynchronously)."""
+    """The spans of these traces, once each has the spans in ``WHOLE`` (Phoenix stores spans asynchronously)."""
     deadline = time.monotonic() + timeout
     while True:
-        traces = _by_trace([s for s in phoenix.spans() if s["context"]["trace_id"] in trace_ids])
-        complete = sum(any(s["name"] == "POST /chat" for s in members) for members in traces.values())
+        traces = _by_trace(phoenix.spans(trace_ids))
+        complete = sum({s["name"] for s in members} >= WHOLE for members in traces.values())
         if complete == len(trace_ids) or time.monotonic() > deadline:
             return traces
         time.sleep(0.25)
@@ -151,7 +152,10 @@ def test_twenty_streaming_clients_give_twenty_whole_traces_in_the_backend(
 
     # Stop the service: its exit flushes the last batch.
     process.send_signal(signal.SIGINT)
-    assert process.wait(30) == 0, process.stderr.read() if process.stderr else ""
+    exit_code = process.wait(30)
+    log = process.stderr.read() if process.stderr else ""
+    assert exit_code == 0, log
+    assert "WARNING:lc_otel" not in log  # no span dropped, no internal error
 
     chats = phoenix.wait_for(CLIENTS, **{"gen_ai.request.model": model})
     assert len(chats) == CLIENTS
@@ -159,7 +163,8 @@ def test_twenty_streaming_clients_give_twenty_whole_traces_in_the_backend(
     assert len(trace_ids) == CLIENTS  # one trace per request
     traces = _whole_traces(phoenix, trace_ids)
     assert len(traces) == CLIENTS
-    for members in traces.values():
+    for trace_id, members in traces.items():
+        assert {s["name"] for s in members} >= WHOLE, (trace_id, sorted(s["name"] for s in members), log)
         by_id = {span["context"]["span_id"]: span for span in members}
         (request,) = [s for s in members if s["name"] == "POST /chat"]
         assert request["parent_id"] is None

@@ -41,14 +41,17 @@ class Phoenix:
     base_url: str  # REST API and OTLP/HTTP
     grpc_endpoint: str
 
-    def spans(self, trace_ids: Iterable[str] = (), **attributes: Any) -> list[dict[str, Any]]:
+    def spans(
+        self, trace_ids: Iterable[str] = (), names: Iterable[str] = (), **attributes: Any
+    ) -> list[dict[str, Any]]:
         """Spans whose attributes equal all of ``attributes`` (type-aware: ``True`` matches only a bool).
 
-        ``trace_ids`` narrows the search to those traces. Every page is read: one page holds at most 1,000
-        spans, newest first, and the session's one Phoenix holds the spans of every test.
+        ``trace_ids`` and ``names`` narrow the search to those traces and span names (the filtering is
+        Phoenix's, so a poll stays cheap for it). Every page is read: one page holds at most 1,000 spans,
+        newest first, and the session's one Phoenix holds the spans of every test.
         """
         query = [("limit", "1000")] + [("attribute", f"{k}:{json.dumps(v)}") for k, v in attributes.items()]
-        query += [("trace_id", trace_id) for trace_id in trace_ids]
+        query += [("trace_id", trace_id) for trace_id in trace_ids] + [("name", name) for name in names]
         found: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:

@@ -58,6 +58,26 @@ def _typical(built: dict[str, Setup], names: tuple[str, ...], workload: str, rou
     return {name: sorted(values)[min(2, len(values) - 1)] for name, values in times.items()}
 
 
+def per_token(rounds: int, built: dict[str, Setup] | None = None) -> float:
+    """The cost in us of one more streamed token with lc-otel, above the empty handler, in one process.
+
+    ``((lc-otel - empty) on stream-long - (lc-otel - empty) on stream) / (1000 - 200)``: the call's spans
+    cancel out, what is left is each chunk's ``on_llm_new_token`` and its ``next()`` run in the model's
+    context. Each term is a difference of two configurations measured side by side, which is what makes a
+    fraction of a microsecond per token measurable on a machine whose processes differ by several percent.
+    """
+    if built is None:
+        built = {name: setup(name) for name in ("empty", "lc-otel")}
+    above_empty = {}
+    try:
+        for workload in ("stream", "stream-long"):
+            typical = _typical(built, ("empty", "lc-otel"), workload, rounds)
+            above_empty[workload] = typical["lc-otel"] - typical["empty"]
+    finally:
+        _context.uninstall()
+    return (above_empty["stream-long"] - above_empty["stream"]) / (LONG_STREAM_TOKENS - STREAM_TOKENS)
+
+
 def main() -> None:
     """Print the paired floor ratio of each workload and the paired cost per streamed token."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,13 +93,7 @@ def main() -> None:
             f"| {workload} | {typical['none']:.0f} | {typical['raw']:.0f} | {typical['lc-otel']:.0f} | {ratio:.2f} |",
             flush=True,
         )
-    above_empty = {}
-    for workload in ("stream", "stream-long"):
-        typical = _typical(built, ("empty", "lc-otel"), workload, args.rounds)
-        above_empty[workload] = typical["lc-otel"] - typical["empty"]
-    per_token = (above_empty["stream-long"] - above_empty["stream"]) / (LONG_STREAM_TOKENS - STREAM_TOKENS)
-    print(f"\n(lc-otel - empty handler) per additional streamed token: {per_token:.2f} us")
-    _context.uninstall()
+    print(f"\n(lc-otel - empty handler) per additional streamed token: {per_token(args.rounds, built):.2f} us")
 
 
 if __name__ == "__main__":

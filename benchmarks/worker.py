@@ -5,6 +5,8 @@ Modes:
   (counted by the exporter, and runs per invocation counted by a separate handler), peak RSS.
 - ``growth``: memory after 2,000 and after 20,000 invocations (RSS and live Python allocations).
 - ``open-runs``: memory held by runs that never end, with lc-otel's eviction cap or as raw open SDK spans.
+- ``per-token``: lc-otel's cost per additional streamed token above the empty handler, both configurations
+  in this one process (see :func:`benchmarks.paired.per_token`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 
 from benchmarks.configs import DroppingExporter, RawSpansHandler, setup
+from benchmarks.paired import per_token
 from benchmarks.workloads import WORKLOADS
 
 
@@ -204,8 +207,8 @@ def measure_open_runs(config: str, runs: int, cap: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("time", "growth", "open-runs"))
-    parser.add_argument("--config", required=True)
+    parser.add_argument("mode", choices=("time", "growth", "open-runs", "per-token"))
+    parser.add_argument("--config", default="lc-otel")
     parser.add_argument("--workload", default="simple")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=20)
@@ -215,11 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5000)
     parser.add_argument("--cap", type=int, default=5000)
     parser.add_argument("--otlp-endpoint")
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
     if args.mode == "time":
         result = measure_time(
             args.config, args.workload, args.iterations, args.warmup, args.otlp_endpoint, args.segments
         )
+    elif args.mode == "per-token":
+        result = {"per_token_us": per_token(args.rounds)}
     elif args.mode == "growth":
         result = measure_growth(args.config, args.workload, args.first, args.total)
     else:

@@ -5,10 +5,13 @@ No timing is asserted here: figures come from ``make bench`` only.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from langchain_core.runnables import RunnableConfig
 
 from benchmarks.configs import CONFIGS, setup
+from benchmarks.paired import per_token
 from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS
 
@@ -76,3 +79,17 @@ def test_open_runs_mode_stops_at_the_cap() -> None:
     assert ours["evicted_spans"] >= 40  # the second 40 runs pushed the first 40 out, ended
     floor = measure_open_runs("raw", runs=40, cap=40)
     assert floor["bytes_per_run"] > 0
+
+
+def test_per_token_mode_gives_a_figure_and_leaves_propagation_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lc_otel import _context
+
+    was_installed = _context.is_installed()
+    monkeypatch.setattr(_context, "_decided", _context._decided)  # restored after the test, as the rest expects
+    try:
+        figure = per_token(rounds=1)
+        assert math.isfinite(figure)
+        assert not _context.is_installed()  # it measures lc-otel with propagation, then takes it away
+    finally:
+        if was_installed:
+            _context.install()

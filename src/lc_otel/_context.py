@@ -222,12 +222,15 @@ def _wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]
 
     @functools.wraps(original)
     def wrapper(config: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(config, *args, **kwargs)
+        # LangChain passes the config alone: a direct call is cheaper than spreading empty *args and **kwargs,
+        # and this runs for every step of every chain.
+        result = original(config, *args, **kwargs) if args or kwargs else original(config)
         if _active:
             try:
                 # A RunnableConfig is a plain dict; anything else that is a mapping is read the slow way.
                 callbacks = config.get("callbacks") if type(config) is dict or is_mapping(config) else None
-                context = context_of_run(getattr(callbacks, "parent_run_id", None))
+                run_id = getattr(callbacks, "parent_run_id", None)
+                context = context_of_run(run_id) if run_id is not None else None
                 if context is not None:
                     # No detach: LangChain runs this inside a context it copied for this step and drops with
                     # it (the config value it sets just above is never reset in that copy either, in 0.3).

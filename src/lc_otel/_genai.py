@@ -233,12 +233,12 @@ def _llm_output(response: Any) -> Mapping[str, Any]:
     return llm_output if _is_mapping(llm_output) else {}
 
 
-def _first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
-    for source in sources:
-        for key in keys:
-            found = source.get(key)
-            if isinstance(found, str) and found:
-                return found
+def _text_at(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    """The first non-empty text under one of ``keys`` in ``source``."""
+    for key in keys:
+        found = source.get(key)
+        if isinstance(found, str) and found:
+            return found
     return None
 
 
@@ -389,15 +389,15 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     for generation in _generations(response):
         message = getattr(generation, "message", None)
         reason: str | None = None
-        for source in _metadata_of(generation):
-            if not source:  # most often generation_info, on chat models
+        for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
+            if not source or not _is_mapping(source):  # most often generation_info, on chat models
                 continue
             if model is None:
-                model = _first_text((source,), _RESPONSE_MODEL_KEYS)
+                model = _text_at(source, _RESPONSE_MODEL_KEYS)
             if found_id is None:
                 found_id = _text(source.get("id"))
             if reason is None:
-                reason = _first_text((source,), _FINISH_KEYS)
+                reason = _text_at(source, _FINISH_KEYS)
         if reason:  # one per generation: response_metadata's, else generation_info's
             reasons.append(reason)
         if found_id is None:
@@ -414,7 +414,7 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
         llm_output = _llm_output(response)
         if llm_output:
             if model is None:
-                model = _first_text((llm_output,), _RESPONSE_MODEL_KEYS)
+                model = _text_at(llm_output, _RESPONSE_MODEL_KEYS)
             if found_id is None:
                 found_id = _text(llm_output.get("id"))
     if usage is None:

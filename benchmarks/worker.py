@@ -7,6 +7,7 @@ Modes:
 - ``open-runs``: memory held by runs that never end, with lc-otel's eviction cap or as raw open SDK spans.
 - ``per-token``: lc-otel's cost per additional streamed token above the empty handler, both configurations
   in this one process (see :func:`benchmarks.paired.per_token`).
+- ``work``: only the invocations, for ``benchmarks/instructions.py`` to count the instructions they execute.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import sys
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 
-from benchmarks.configs import DroppingExporter, RawSpansHandler, setup
+from benchmarks.configs import DroppingExporter, RawSpansHandler, Setup, setup
 from benchmarks.paired import per_token
 from benchmarks.workloads import WORKLOADS
 
@@ -68,6 +70,21 @@ def _rss_kb() -> int:
         return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
 
 
+def _warmed_up(
+    config: str, workload: str, warmup: int, otlp_endpoint: str | None = None
+) -> tuple[Setup, Callable[[RunnableConfig, int], None], RunnableConfig]:
+    """Build ``config``, run ``warmup`` invocations of ``workload``, flush, and zero the exporter's counts."""
+    built = setup(config, otlp_endpoint=otlp_endpoint)
+    run = WORKLOADS[workload].run
+    run_config = RunnableConfig(callbacks=list(built.callbacks))
+    run(run_config, warmup)
+    if built.provider is not None:
+        built.provider.force_flush()
+    if built.exporter is not None:
+        built.exporter.spans = built.exporter.attributes = built.exporter.events = 0
+    return built, run, run_config
+
+
 def measure_time(
     config: str, workload: str, iterations: int, warmup: int, otlp_endpoint: str | None, segments: int = 1
 ) -> dict[str, Any]:
@@ -76,15 +93,8 @@ def measure_time(
     The iterations run in ``segments`` equal parts; the figure is the fastest part's time per invocation,
     which filters out the moments another process on the machine took the CPU cache or a core.
     """
-    built = setup(config, otlp_endpoint=otlp_endpoint)
-    run = WORKLOADS[workload].run
-    run_config = RunnableConfig(callbacks=list(built.callbacks))
-    run(run_config, warmup)
-    if built.provider is not None:
-        built.provider.force_flush()
+    built, run, run_config = _warmed_up(config, workload, warmup, otlp_endpoint)
     exporter = built.exporter
-    if exporter is not None:
-        exporter.spans = exporter.attributes = exporter.events = 0
     per_segment = iterations // segments
     times: list[float] = []
     for _ in range(segments):
@@ -113,6 +123,24 @@ def measure_time(
     if built.provider is not None:
         built.provider.shutdown()
     return result
+
+
+def run_work(config: str, workload: str, iterations: int, warmup: int) -> dict[str, Any]:
+    """Run ``iterations`` invocations after ``warmup`` ones, the collector off: the same work on every run.
+
+    A full collection costs millions of instructions, and whether one falls inside the measured invocations
+    would decide the count; with it off, repeated counts agree to a few hundred instructions per invocation.
+    """
+    built, run, run_config = _warmed_up(config, workload, warmup)
+    exporter = built.exporter
+    gc.collect()
+    gc.disable()
+    run(run_config, iterations)
+    if built.provider is not None:
+        built.provider.force_flush()
+    gc.enable()
+    spans = exporter.spans if exporter is not None else None
+    return {"mode": "work", "config": config, "workload": workload, "iterations": iterations, "spans": spans}
 
 
 def measure_growth(config: str, workload: str, first: int, total: int) -> dict[str, Any]:
@@ -207,7 +235,7 @@ def measure_open_runs(config: str, runs: int, cap: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("time", "growth", "open-runs", "per-token"))
+    parser.add_argument("mode", choices=("time", "growth", "open-runs", "per-token", "work"))
     parser.add_argument("--config", default="lc-otel")
     parser.add_argument("--workload", default="simple")
     parser.add_argument("--iterations", type=int, default=100)
@@ -224,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
         result = measure_time(
             args.config, args.workload, args.iterations, args.warmup, args.otlp_endpoint, args.segments
         )
+    elif args.mode == "work":
+        result = run_work(args.config, args.workload, args.iterations, args.warmup)
     elif args.mode == "per-token":
         result = {"per_token_us": per_token(args.rounds)}
     elif args.mode == "growth":

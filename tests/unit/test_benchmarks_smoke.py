@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from benchmarks.configs import CONFIGS, setup
 from benchmarks.paired import per_token
-from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time
+from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time, run_work
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS
 
 EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "stream-long": 4, "concurrent": 4}
@@ -93,3 +93,11 @@ def test_per_token_mode_gives_a_figure_and_leaves_propagation_off(monkeypatch: p
     finally:
         if was_installed:
             _context.install()
+
+
+def test_work_mode_runs_the_invocations_and_leaves_the_collector_on() -> None:
+    import gc
+
+    result = run_work("lc-otel", "simple", iterations=3, warmup=1)
+    assert result["spans"] == 3 * EXPECTED_RUNS["simple"]  # the measured invocations, not the warm-up
+    assert gc.isenabled()

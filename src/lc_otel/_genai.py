@@ -390,7 +390,7 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
         message = getattr(generation, "message", None)
         reason: str | None = None
         for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
-            if not source or not _is_mapping(source):  # most often generation_info, on chat models
+            if not _is_mapping(source) or not source:  # most often generation_info (None), on chat models
                 continue
             if model is None:
                 model = _text_at(source, _RESPONSE_MODEL_KEYS)

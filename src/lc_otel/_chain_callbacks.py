@@ -76,7 +76,8 @@ class ChainCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            self._add_subtree_usage(run)
+            if run.subtree_usage is not None:
+                self._add_subtree_usage(run)
             if self._settings.capture_content:
                 if "inputs" in kwargs:  # a streamed run reports its real input only now
                     run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))

@@ -190,7 +190,7 @@ class RunTable:
         Returns:
             The open descendants, deepest first, then the run itself last; empty when ``run_id`` is not open.
         """
-        key = run_key(run_id)
+        key = getattr(run_id, "int", run_id)  # run_key(run_id), inline: every end pops
         with self._lock:
             return self._pop_locked(key)
 

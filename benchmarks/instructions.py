@@ -4,8 +4,8 @@ CPU time on a shared machine moves by several percent between processes; the num
 process executes hardly does. Each configuration runs its workload in a process under ``valgrind
 --tool=cachegrind``, once with no measured invocations and once with ``N``, the garbage collector off while
 they run (``worker work``); the difference over ``N`` is the instructions one invocation costs. Repeated runs
-agree to a few hundred instructions on ``simple``, to about 0.5 % where threads interleave (the batch span
-processor's worker, the nested workload's thread pool). Not the issue's figure (that is CPU time,
+agree to within about 0.3 % (0.5 % on streams): what varies is how threads interleave (the batch span
+processor's worker, the nested workload's pool). Not the issue's figure (that is CPU time,
 ``run.py``), and it weighs every instruction alike, where cache misses make some dearer: the work each tracer
 does, without the noise, to see where lc-otel stands and whether a change to the hot path moved it. Needs
 ``valgrind`` (Debian: ``apt install valgrind``); about 8 minutes.

@@ -129,7 +129,7 @@ def run_work(config: str, workload: str, iterations: int, warmup: int) -> dict[s
     """Run ``iterations`` invocations after ``warmup`` ones, the collector off: the same work on every run.
 
     A full collection costs millions of instructions, and whether one falls inside the measured invocations
-    would decide the count; with it off, repeated counts agree to a few hundred instructions per invocation.
+    would decide the count; with it off, repeated counts agree to within a few tenths of a percent.
     """
     built, run, run_config = _warmed_up(config, workload, warmup)
     exporter = built.exporter

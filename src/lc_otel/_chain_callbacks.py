@@ -76,8 +76,7 @@ class ChainCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            if run.subtree_usage is not None:
-                self._add_subtree_usage(run)
+            self._add_subtree_usage(run)
             if self._settings.capture_content:
                 if "inputs" in kwargs:  # a streamed run reports its real input only now
                     run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))

@@ -197,7 +197,8 @@ def _attach_manager(manager: Any, where: str) -> object | None:
     if not _active:
         return None
     try:
-        return _current.attach(context) if (context := context_of_run(getattr(manager, "run_id", None))) else None
+        context = context_of_run(getattr(manager, "run_id", None))
+        return _current.attach(context) if context is not None else None
     except Exception as error:  # noqa: BLE001 - fall back to the original behaviour
         report_internal_error(where, error)
         return None

@@ -77,6 +77,14 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _text_at(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    """The first non-empty text under one of ``keys`` in ``source``."""
+    for key in keys:
+        if found := _text(source.get(key)):
+            return found
+    return None
+
+
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -120,11 +128,8 @@ def request_model(
     if found:
         return found
     for source in (invocation_params, _serialized_kwargs(serialized)):
-        if source:
-            for key in _MODEL_KEYS:
-                found = _text(source.get(key))
-                if found:
-                    return found
+        if source and (found := _text_at(source, _MODEL_KEYS)):
+            return found
     return None
 
 
@@ -231,15 +236,6 @@ def _metadata_of(generation: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]
 def _llm_output(response: Any) -> Mapping[str, Any]:
     llm_output = getattr(response, "llm_output", None)
     return llm_output if _is_mapping(llm_output) else {}
-
-
-def _text_at(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
-    """The first non-empty text under one of ``keys`` in ``source``."""
-    for key in keys:
-        found = source.get(key)
-        if isinstance(found, str) and found:
-            return found
-    return None
 
 
 def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
@@ -389,8 +385,8 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     for generation in _generations(response):
         message = getattr(generation, "message", None)
         reason: str | None = None
-        for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
-            if not _is_mapping(source) or not source:  # most often generation_info (None), on chat models
+        for source in _metadata_of(generation):
+            if not source:  # most often generation_info, on chat models
                 continue
             if model is None:
                 model = _text_at(source, _RESPONSE_MODEL_KEYS)

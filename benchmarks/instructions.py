@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS  # noqa: E402
 
-WORKLOADS = {"simple": 200, "nested": 60, "stream": 20, "stream-long": 5, "concurrent": 500}
+INVOCATIONS = {"simple": 200, "nested": 60, "stream": 20, "stream-long": 5, "concurrent": 500}
 """Measured invocations per workload under Valgrind (about 50 times slower than native)."""
 CONFIGS = ("none", "empty", "raw", "lc-otel")
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -66,7 +66,7 @@ def instructions(config: str, workload: str, iterations: int) -> int:
 
 def per_invocation(config: str, workload: str) -> float:
     """Instructions of one invocation: (N invocations - none) / N, the process's own start-up cancelled."""
-    iterations = WORKLOADS[workload]
+    iterations = INVOCATIONS[workload]
     return (instructions(config, workload, iterations) - instructions(config, workload, 0)) / iterations
 
 
@@ -76,12 +76,12 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt install valgrind)", file=sys.stderr)
         return 1
-    jobs = [(config, workload) for workload in WORKLOADS for config in CONFIGS]
+    jobs = [(config, workload) for workload in INVOCATIONS for config in CONFIGS]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # counts do not depend on the load
         counts = dict(zip(jobs, pool.map(lambda job: per_invocation(*job), jobs), strict=True))
     print("| workload | none | empty | raw (floor) | lc-otel | lc-otel overhead / floor overhead |")
     print("|---|---:|---:|---:|---:|---:|")
-    for workload in WORKLOADS:
+    for workload in INVOCATIONS:
         row = {config: counts[(config, workload)] for config in CONFIGS}
         ratio = (row["lc-otel"] - row["none"]) / (row["raw"] - row["none"])
         cells = " | ".join(f"{row[config] / 1e3:,.0f}k" for config in CONFIGS)

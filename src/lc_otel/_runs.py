@@ -13,21 +13,14 @@ from typing import Final
 from uuid import UUID
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanContext, TraceFlags, TraceState, set_span_in_context
-from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+from opentelemetry.trace import Span, SpanContext, set_span_in_context
 
-_RECENT_RUNS: Final = 2048
-"""Ended runs remembered so that a child starting after its parent ended still finds it."""
+_ENDED_PER_GENERATION: Final = 2048
+"""Ended runs remembered so that a child starting after its parent ended still finds it: the last 2,048 at
+least, 4,096 at most (two generations of this many)."""
 
 RunKey = int | UUID
 """How the table keys a run: the run id's 128-bit integer."""
-
-_Ended = tuple[int, int, int, TraceState | None]
-"""An ended run's span context as plain values: trace id, span id, trace flags, trace state if not empty.
-
-The ring holds thousands of these for a long time; a tuple of ints is untracked by the cyclic garbage
-collector, where ``SpanContext`` objects would make every full collection of the host process longer.
-"""
 
 
 def run_key(run_id: UUID) -> RunKey:
@@ -120,10 +113,10 @@ class RunTable:
         self.by_key: dict[RunKey, Run] = {}
         """The open runs by :func:`run_key`. Read it freely (one lookup is atomic); change it only through
         the methods, under the lock."""
-        # Ended runs in a ring: the newest replaces the oldest, so the memory is O(1) per end and constant.
-        self._recent: dict[RunKey, _Ended] = {}
-        self._ring: list[RunKey | None] = [None] * _RECENT_RUNS
-        self._ring_next = 0
+        # Ended runs in two generations: when the newer one is full it becomes the older one and the older one is
+        # dropped whole. One dictionary store per end, and the memory is bounded (see _ENDED_PER_GENERATION).
+        self._ended: dict[RunKey, SpanContext] = {}
+        self._ended_before: dict[RunKey, SpanContext] = {}
         self.max_open = max_open
         self.max_age = max_age
         # Sweeping for age at most a few times per max_age keeps starts O(1) and the age bound tight.
@@ -139,11 +132,9 @@ class RunTable:
 
     def ended(self, run_id: UUID) -> SpanContext | None:
         """Return the span context of ``run_id`` if it is one of the recently ended runs (for late children)."""
-        ended = self._recent.get(run_key(run_id))
-        if ended is None:
-            return None
-        trace_id, span_id, flags, state = ended
-        return SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags), trace_state=state)
+        key = run_key(run_id)
+        # Lock-free: the generations are swapped by one assignment, and the newer one is read first.
+        return self._ended.get(key) or self._ended_before.get(key)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.
@@ -202,17 +193,12 @@ class RunTable:
         parent = run.parent
         if parent is not None and parent.children is not None:
             parent.children.discard(run)
-        slot = self._ring_next
-        evicted_id = self._ring[slot]
-        if evicted_id is not None:
-            self._recent.pop(evicted_id, None)
-        self._ring[slot] = key
-        self._ring_next = (slot + 1) % _RECENT_RUNS
-        context = run.span.get_span_context()
-        state: TraceState | None = context.trace_state
-        if state is DEFAULT_TRACE_STATE or not state:  # the identity check spares TraceState.__len__, nearly always
-            state = None
-        self._recent[key] = (context.trace_id, context.span_id, int(context.trace_flags), state)
+        # The span's own context object: remembering it allocates nothing.
+        ended = self._ended
+        ended[key] = run.span.get_span_context()
+        if len(ended) >= _ENDED_PER_GENERATION:
+            self._ended_before = ended
+            self._ended = {}
         children = run.children
         if not children:
             return (run,)

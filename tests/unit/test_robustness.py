@@ -124,6 +124,30 @@ def test_a_late_child_keeps_the_trace_state_and_sampling_of_its_ended_parent(
     assert late.context.trace_flags.sampled
 
 
+def test_ended_runs_are_remembered_for_late_children_in_bounded_memory(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+):
+    """The last 2,048 ended runs are found by a late child; older ones are forgotten, however many end."""
+    ended = [uuid4() for _ in range(10_000)]
+    for run_id in ended:
+        handler.on_chain_start({}, {}, run_id=run_id, name="ended")
+        handler.on_chain_end({}, run_id=run_id)
+    recent_parent, old_parent = ended[-2048], ended[0]
+    handler.on_chain_start({}, {}, run_id=uuid4(), parent_run_id=recent_parent, name="late child")
+    handler.on_chain_start({}, {}, run_id=uuid4(), parent_run_id=old_parent, name="orphan")
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 10_000
+    handler.shutdown()
+    spans = exporter.get_finished_spans()
+    late, orphan = by_name(spans, "late child"), by_name(spans, "orphan")
+    assert late.parent is not None
+    assert late.parent.span_id == spans[len(ended) - 2048].context.span_id
+    assert late.context.trace_id == spans[len(ended) - 2048].context.trace_id
+    assert orphan.parent is None
+    remembered = handler._runs._ended, handler._runs._ended_before  # pyright: ignore[reportPrivateUsage]
+    assert sum(map(len, remembered)) <= 2 * 2048
+
+
 def test_unknown_parent_becomes_a_root(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
     """A parent id lc_otel never saw (e.g. a LangSmith run) makes a root span, with the id kept as attribute."""
     ghost = uuid4()

@@ -23,12 +23,26 @@ MAX_INDEXED_LENGTH: Final = 255
 _STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
 _RETRY_TAG: Final = "retry:attempt:"
 _TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
-# LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, not as metadata.
 _REDACTED: Final = "[REDACTED]"
 _REDACT_WINDOW: Final = MAX_INDEXED_LENGTH + 512
 """Text redacted before the cut to 255, so a secret that straddles the cut is still recognised whole."""
 _JSON_KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)":')
-_BOOKKEEPING_KEYS: Final = frozenset({"lc_versions", "lc_agent_name"})
+_LANGCHAIN_METADATA_KEYS: Final = frozenset(
+    {
+        "lc_versions",
+        "lc_agent_name",
+        # The ``ls_*`` keys LangChain sets on model calls (every other ``ls_*`` key is skipped too, more slowly).
+        "ls_provider",
+        "ls_model_name",
+        "ls_model_type",
+        "ls_temperature",
+        "ls_max_tokens",
+        "ls_stop",
+        "ls_integration",
+        "ls_structured_output_format",
+    }
+)
+"""LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, or not at all."""
 _CONVERSATION_KEYS: Final = ("thread_id", "session_id", "conversation_id")
 _LANGGRAPH_RENAMES: Final = {"langgraph_node": sc.LANGGRAPH_NODE, "langgraph_step": sc.LANGGRAPH_STEP}
 
@@ -179,19 +193,21 @@ def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes, re
     credential-like key, and text matching a credential pattern (the built-in ones, or ``redactor``'s, which
     adds the configured ``LC_OTEL_REDACT_PATTERNS``).
     """
-    if not metadata or not is_mapping(metadata):
+    if not metadata or (type(metadata) is not dict and not is_mapping(metadata)):
         return
     redacts = redactor if redactor is not None else _builtin_redactor()
     for key, value in metadata.items():
-        if not isinstance(key, str) or not key:
+        if key in _LANGCHAIN_METADATA_KEYS:  # a model call's metadata is mostly these: one set lookup each
             continue
-        if key.startswith("ls_") or key in _BOOKKEEPING_KEYS:
+        if not isinstance(key, str) or not key or key.startswith("ls_"):
             continue
         renamed = _LANGGRAPH_RENAMES.get(key)
         coerced = _redacted_metadata_value(key, value, redacts)
         if coerced is None:
             continue
         into[renamed or sc.METADATA_PREFIX + key] = coerced
+    if metadata.keys().isdisjoint(_CONVERSATION_KEYS):
+        return
     for key in _CONVERSATION_KEYS:
         conversation = metadata.get(key)
         if conversation is not None and conversation != "":
@@ -203,7 +219,7 @@ def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Un
     """Resolve a run's name the way LangChain's tracers do: ``name``, then the serialized name or id."""
     if isinstance(name, str) and name:
         return name
-    if is_mapping(serialized):
+    if type(serialized) is dict or is_mapping(serialized):
         serialized_name = serialized.get("name")
         if isinstance(serialized_name, str) and serialized_name:
             return serialized_name

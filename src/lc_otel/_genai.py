@@ -8,9 +8,11 @@ model classes. Pure functions; odd values are skipped, never raised on.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeGuard
 from urllib.parse import urlsplit
+
+from opentelemetry.util.types import AttributeValue
 
 from lc_otel import _semconv as sc
 from lc_otel._attributes import Attributes, is_mapping
@@ -43,19 +45,6 @@ _PROVIDERS: Final = {
 }
 
 _MODEL_KEYS: Final = ("model", "model_name", "model_id", "deployment_name", "azure_deployment", "repo_id")
-_MAX_TOKENS_KEYS: Final = (
-    "max_tokens",
-    "max_completion_tokens",
-    "max_output_tokens",
-    "num_predict",
-    "maxTokens",
-)
-_FLOAT_PARAMS: Final = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
 _SERVER_KEYS: Final = ("openai_api_base", "base_url", "azure_endpoint", "endpoint_url", "api_base")
 
 
@@ -95,6 +84,8 @@ def _number(value: Any) -> float | None:
 
 def count(value: Any) -> int | None:
     """Read a token count: a non-negative int, or a string of digits; anything else is ``None``."""
+    if type(value) is int:  # nearly always
+        return value if value >= 0 else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -106,14 +97,78 @@ def count(value: Any) -> int | None:
     return None
 
 
+def _seed(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _choice_count(value: Any) -> int | None:
+    choices = count(value)
+    return choices if choices != 1 else None  # one choice is the default: not worth an attribute
+
+
+def _stop_sequences(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value] if value else None
+    if isinstance(value, Sequence) and value and all(isinstance(stop, str) for stop in value):
+        return list(value)
+    return None
+
+
+# The request parameters by key in ``invocation_params``: the attribute, and how to read its value. Where
+# several keys mean the same attribute, the first one present in the parameters wins.
+_REQUEST_PARAMETERS: Final[Mapping[str, tuple[str, Callable[[Any], AttributeValue | None]]]] = {
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, _number),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, _number),
+    "frequency_penalty": (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, _number),
+    "presence_penalty": (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, _number),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, count),
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "max_completion_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "max_output_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "num_predict": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "maxTokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "stop": (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
+    "stop_sequences": (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
+    "seed": (sc.GEN_AI_REQUEST_SEED, _seed),
+    "n": (sc.GEN_AI_REQUEST_CHOICE_COUNT, _choice_count),
+}
+# The same, as LangChain's ``ls_*`` metadata reports them: used where the parameters did not say.
+_LS_PARAMETERS: Final[Mapping[str, tuple[str, Callable[[Any], AttributeValue | None]]]] = {
+    "ls_temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, _number),
+    "ls_max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, count),
+    "ls_stop": (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _stop_sequences),
+}
+
+
+def _read_parameters(
+    source: Mapping[str, Any],
+    known: Mapping[str, tuple[str, Callable[[Any], AttributeValue | None]]],
+    into: Attributes,
+) -> None:
+    """Add the attribute of each key of ``known`` in ``source`` to ``into``, unless ``into`` has it already."""
+    # One pass over the source (a handful of keys), not one lookup per known key: most are absent.
+    for key, raw in source.items():
+        if raw is None:
+            continue
+        parameter = known.get(key)
+        if parameter is None:
+            continue
+        attribute, read = parameter
+        if attribute not in into and (value := read(raw)) is not None:
+            into[attribute] = value
+
+
 def provider_name(metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None) -> str | None:
     """Map LangChain's provider name to the conventions' value (unknown names pass through)."""
-    raw = _text(_as_mapping(metadata).get("ls_provider"))
-    if raw is None:
-        kind = _text((invocation_params or {}).get("_type"))
-        raw = kind.split("-")[0] if kind else None
-    if raw is None:
-        return None
+    raw = metadata.get("ls_provider") if type(metadata) is dict or _is_mapping(metadata) else None
+    if not isinstance(raw, str) or not raw:
+        kind = invocation_params.get("_type") if invocation_params else None
+        if not isinstance(kind, str) or not kind:
+            return None
+        raw = kind.split("-")[0]
+    known = _PROVIDERS.get(raw)  # LangChain's own values need no normalising
+    if known is not None:
+        return known
     key = raw.strip().lower()
     return _PROVIDERS.get(key, key)
 
@@ -124,8 +179,8 @@ def request_model(
     serialized: Mapping[str, Any] | None,
 ) -> str | None:
     """Find the requested model name in metadata, invocation parameters or the serialized model."""
-    found = _text(_as_mapping(metadata).get("ls_model_name"))
-    if found:
+    found = metadata.get("ls_model_name") if type(metadata) is dict or _is_mapping(metadata) else None
+    if isinstance(found, str) and found:
         return found
     for source in (invocation_params, _serialized_kwargs(serialized)):
         if source and (found := _text_at(source, _MODEL_KEYS)):
@@ -134,15 +189,15 @@ def request_model(
 
 
 def _serialized_kwargs(serialized: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    if not _is_mapping(serialized):
+    if type(serialized) is not dict and not _is_mapping(serialized):
         return None
     kwargs = serialized.get("kwargs")
-    return kwargs if _is_mapping(kwargs) else None
+    return kwargs if type(kwargs) is dict or _is_mapping(kwargs) else None
 
 
 def _server(serialized: Mapping[str, Any] | None, into: Attributes) -> None:
     kwargs = _serialized_kwargs(serialized)
-    if not kwargs:
+    if not kwargs or kwargs.keys().isdisjoint(_SERVER_KEYS):
         return
     for key in _SERVER_KEYS:
         url = kwargs.get(key)
@@ -175,34 +230,14 @@ def request_attributes(
         into[sc.GEN_AI_PROVIDER_NAME] = provider
     if model:
         into[sc.GEN_AI_REQUEST_MODEL] = model
-    params: Mapping[str, Any] = invocation_params or {}
-    md = _as_mapping(metadata)
-    # Most parameters are absent: a None check before each conversion keeps this cheap on every model call.
-    for key, attribute in _FLOAT_PARAMS:
-        raw = params.get(key)
-        if raw is None and key == "temperature":
-            raw = md.get("ls_temperature")
-        if raw is not None and (value := _number(raw)) is not None:
-            into[attribute] = value
-    raw = params.get("top_k")
-    if raw is not None and (top_k := count(raw)) is not None:
-        into[sc.GEN_AI_REQUEST_TOP_K] = top_k
-    for key in (*_MAX_TOKENS_KEYS, "ls_max_tokens"):
-        raw = params.get(key) if key != "ls_max_tokens" else md.get(key)
-        if raw is not None and (max_tokens := count(raw)) is not None:
-            into[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-            break
-    stop = params.get("stop", params.get("stop_sequences", md.get("ls_stop")))
-    if isinstance(stop, str) and stop:
-        into[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
-    elif isinstance(stop, Sequence) and stop and all(isinstance(s, str) for s in stop):
-        into[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
-    seed = params.get("seed")
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        into[sc.GEN_AI_REQUEST_SEED] = seed
-    raw = params.get("n")
-    if raw is not None and (choices := count(raw)) is not None and choices != 1:
-        into[sc.GEN_AI_REQUEST_CHOICE_COUNT] = choices
+    if invocation_params:
+        _read_parameters(invocation_params, _REQUEST_PARAMETERS, into)
+    if (
+        metadata
+        and (type(metadata) is dict or _is_mapping(metadata))
+        and not metadata.keys().isdisjoint(_LS_PARAMETERS)
+    ):
+        _read_parameters(metadata, _LS_PARAMETERS, into)
     _server(serialized, into)
 
 
@@ -248,17 +283,28 @@ def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
 
 def _message_usage(usage: Any) -> Usage | None:
     """Read LangChain's normalised ``usage_metadata`` (``UsageMetadata``); ``None`` when it has no counts."""
-    if not _is_mapping(usage):
+    if type(usage) is not dict and not _is_mapping(usage):
         return None
-    input_tokens = count(usage.get("input_tokens"))
-    output_tokens = count(usage.get("output_tokens"))
-    if input_tokens is None and output_tokens is None:
-        return None
-    found = Usage(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0)
-    total = count(usage.get("total_tokens"))
-    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
+    input_tokens = usage.get("input_tokens")
+    output_tokens = usage.get("output_tokens")
+    total = usage.get("total_tokens")
+    if (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(total) is int
+        and input_tokens >= 0
+        and output_tokens >= 0
+        and total >= 0
+    ):
+        found = Usage(input_tokens, output_tokens, total)  # as LangChain types it: nearly always
+    else:
+        input_tokens, output_tokens, total = count(input_tokens), count(output_tokens), count(total)
+        if input_tokens is None and output_tokens is None:
+            return None
+        input_tokens, output_tokens = input_tokens or 0, output_tokens or 0
+        found = Usage(input_tokens, output_tokens, total if total is not None else input_tokens + output_tokens)
     details = usage.get("input_token_details")
-    if _is_mapping(details):
+    if details is not None and _is_mapping(details):  # absent unless the provider reports cache use
         found.cache_read_input_tokens = count(details.get("cache_read")) or 0
         written = _first_count(details, "cache_creation", "cache_write")
         if written is None:  # Anthropic may report only the per-lifetime buckets
@@ -269,7 +315,7 @@ def _message_usage(usage: Any) -> Usage | None:
             )
         found.cache_write_input_tokens = written
     details = usage.get("output_token_details")
-    if _is_mapping(details):
+    if details is not None and _is_mapping(details):
         found.reasoning_output_tokens = count(details.get("reasoning")) or 0
     return found
 
@@ -370,6 +416,53 @@ def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
     into[sc.USAGE_TOTAL_TOKENS] = usage.total_tokens
 
 
+def _read_generations(response: Any) -> tuple[str | None, str | None, list[str], Usage | None]:
+    """The response model, the provider's response id, the finish reasons and the summed usage metadata."""
+    model: str | None = None
+    found_id: str | None = None
+    reasons: list[str] = []
+    usage: Usage | None = None
+    # The helpers' work (_generations, _metadata_of, _text_at) written out: a Python call costs about as much
+    # as reading a field, and this reads a dozen fields on every model call.
+    generations = getattr(response, "generations", None)
+    for per_prompt in generations if type(generations) is list or _is_sequence(generations) else ():
+        for generation in per_prompt if type(per_prompt) is list or _is_sequence(per_prompt) else ():
+            message = getattr(generation, "message", None)
+            reason: str | None = None
+            for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
+                if source is None or (type(source) is not dict and not _is_mapping(source)) or not source:
+                    continue  # generation_info, most often, on chat models
+                if model is None:
+                    for key in _RESPONSE_MODEL_KEYS:
+                        value = source.get(key)
+                        if isinstance(value, str) and value:
+                            model = value
+                            break
+                if found_id is None:
+                    value = source.get("id")
+                    if isinstance(value, str) and value:
+                        found_id = value
+                if reason is None:
+                    for key in _FINISH_KEYS:
+                        value = source.get(key)
+                        if isinstance(value, str) and value:
+                            reason = value
+                            break
+            if reason:  # one per generation: response_metadata's, else generation_info's
+                reasons.append(reason)
+            if found_id is None:
+                message_id = getattr(message, "id", None)
+                if isinstance(message_id, str) and message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
+                    found_id = message_id
+            counted = _message_usage(getattr(message, "usage_metadata", None))
+            if counted is not None:
+                if usage is None:
+                    usage = counted
+                else:
+                    usage.add(counted)
+    return model, found_id, reasons, usage
+
+
 def response_attributes(response: Any, into: Attributes) -> Usage | None:
     """Add response model, id, finish reasons and token usage to ``into``; return the usage found.
 
@@ -378,34 +471,7 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     (``chatcmpl-…``, ``msg_…``), never one LangChain made up; one finish reason per generation that reports
     one; usage as :func:`response_usage` reads it.
     """
-    model: str | None = None
-    found_id: str | None = None
-    reasons: list[str] = []
-    usage: Usage | None = None
-    for generation in _generations(response):
-        message = getattr(generation, "message", None)
-        reason: str | None = None
-        for source in _metadata_of(generation):
-            if not source:  # most often generation_info, on chat models
-                continue
-            if model is None:
-                model = _text_at(source, _RESPONSE_MODEL_KEYS)
-            if found_id is None:
-                found_id = _text(source.get("id"))
-            if reason is None:
-                reason = _text_at(source, _FINISH_KEYS)
-        if reason:  # one per generation: response_metadata's, else generation_info's
-            reasons.append(reason)
-        if found_id is None:
-            message_id = _text(getattr(message, "id", None))
-            if message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
-                found_id = message_id
-        counted = _message_usage(getattr(message, "usage_metadata", None))
-        if counted is not None:
-            if usage is None:
-                usage = counted
-            else:
-                usage.add(counted)
+    model, found_id, reasons, usage = _read_generations(response)
     if model is None or found_id is None:
         llm_output = _llm_output(response)
         if llm_output:

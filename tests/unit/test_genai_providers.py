@@ -481,3 +481,13 @@ def test_odd_request_parameters_are_skipped() -> None:
         },
     )
     assert attributes == {"gen_ai.operation.name": "chat"}
+
+
+def test_a_parameter_left_unset_falls_back_to_the_next_key_and_to_ls_metadata() -> None:
+    """``stop=None`` (LangChain's default) does not hide ``stop_sequences`` or ``ls_stop``; the first key set wins."""
+    assert request({}, {"stop": None, "stop_sequences": ["END"]})["gen_ai.request.stop_sequences"] == ["END"]
+    from_metadata = request({"ls_stop": ["\n"], "ls_temperature": 0.2}, {"stop": None, "temperature": None})
+    assert from_metadata["gen_ai.request.stop_sequences"] == ["\n"]
+    assert from_metadata["gen_ai.request.temperature"] == 0.2
+    both = request({"ls_max_tokens": 5}, {"max_completion_tokens": 300, "max_tokens": None, "num_predict": 7})
+    assert both["gen_ai.request.max_tokens"] == 300

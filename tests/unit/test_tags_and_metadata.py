@@ -72,6 +72,16 @@ def test_langchain_bookkeeping_metadata_is_not_copied(
     assert not {k for k in keys if k.startswith(("langchain.metadata.ls_", "langchain.metadata.lc_versions"))}
 
 
+def test_odd_metadata_keys_are_skipped_and_the_rest_kept():
+    """Non-string, empty and ``ls_*`` keys (known to LangChain or not) are skipped; nothing else is lost."""
+    into: dict[str, Any] = {}
+    metadata_attributes(
+        {"ls_provider": "openai", "ls_future_key": 1, 7: "seven", "": "empty", "lc_versions": {}, "team": "search"},
+        into,
+    )
+    assert into == {"langchain.metadata.team": "search"}
+
+
 def test_thread_id_wins_over_session_id():
     """thread_id, then session_id, then conversation_id give gen_ai.conversation.id; LangGraph markers rename."""
     into: dict[str, Any] = {}

@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ class Plan:
     rounds: int
     iterations: dict[str, int]
     segments: dict[str, int]
+    """Turns each configuration's process takes at timing its workload (see :func:`measure_interleaved`)."""
     warmup: dict[str, int]
     growth: tuple[int, int]
     open_runs: int
@@ -53,7 +55,7 @@ class Plan:
 FULL = Plan(
     rounds=5,
     iterations={"simple": 2000, "nested": 400, "stream": 400, "stream-long": 100, "concurrent": 1000},
-    segments={"simple": 5, "nested": 5, "stream": 2, "stream-long": 2, "concurrent": 2},
+    segments={"simple": 10, "nested": 10, "stream": 2, "stream-long": 2, "concurrent": 2},
     warmup={"simple": 200, "nested": 40, "stream": 20, "stream-long": 6, "concurrent": 500},
     growth=(2000, 20000),
     open_runs=5000,
@@ -107,32 +109,105 @@ def workers_in_pairs(jobs: list[list[str]]) -> list[dict[str, Any]]:
         return list(pool.map(lambda job: worker(*job), jobs))
 
 
+class Served:
+    """A ``serve`` worker process: one configuration and workload, timed segment by segment on request."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        # A file, not a pipe: a worker that logs much would block on a full pipe nobody reads while it works.
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", "serve", *args],
+            cwd=ROOT,
+            env=_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+
+    def _ask(self, line: str | None = None) -> dict[str, Any]:
+        process = self._process
+        assert process.stdin is not None
+        assert process.stdout is not None
+        if line is not None:
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+        reply = process.stdout.readline()
+        if not reply:
+            process.wait(timeout=60)
+            self._stderr.seek(0)
+            raise RuntimeError(f"worker serve {' '.join(self.args)} failed:\n{self._stderr.read()}")
+        answer: dict[str, Any] = json.loads(reply)
+        return answer
+
+    def ready(self) -> None:
+        """Wait until the worker has warmed up."""
+        self._ask()
+
+    def segment(self, invocations: int) -> float:
+        """Time one segment of ``invocations``; return its CPU us per invocation."""
+        return float(self._ask(f"segment {invocations}")["cpu_us"])
+
+    def finish(self) -> dict[str, Any]:
+        """End the worker; return its result (the fastest segment, spans, runs, peak RSS)."""
+        return self._ask("finish")
+
+    def close(self) -> None:
+        """Wait for the worker to exit and release its files; a worker not told to finish sees its stdin end."""
+        try:
+            self._process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
+        finally:
+            self._stderr.close()
+
+
+def measure_interleaved(
+    plan: Plan, configs: list[str], workload: str, round_no: int, sink: OtlpSink, log: Any
+) -> list[dict[str, Any]]:
+    """Time every configuration of ``workload``, each in its own process, taking turns segment by segment.
+
+    All processes start and warm up first; then each times one segment in turn, in an order rotated every
+    cycle, so the machine's drift (other processes on the host, which come and go over seconds) reaches every
+    configuration alike instead of whichever process happened to run at that moment.
+    """
+    before = sink.spans
+    served: dict[str, Served] = {}
+    try:
+        for config in configs:
+            args = [f"--config={config}", f"--workload={workload}", f"--warmup={plan.warmup[workload]}"]
+            if config == OTLP:
+                args.append(f"--otlp-endpoint={sink.endpoint}")
+            served[config] = Served(*args)
+        for process in served.values():
+            process.ready()
+        segments = plan.segments[workload]
+        per_segment = plan.iterations[workload] // segments
+        for cycle in range(segments):
+            shift = (round_no + cycle) % len(configs)
+            for config in configs[shift:] + configs[:shift]:
+                served[config].segment(per_segment)
+        results = [served[config].finish() for config in configs]
+    finally:
+        for process in served.values():
+            process.close()
+    for result in results:
+        result["round"] = round_no
+        if result["config"] == OTLP:
+            result["spans"] = (sink.spans - before) / (result["iterations"] + plan.warmup[workload])
+        log(f"round {round_no + 1}/{plan.rounds} {workload:<10} {result['config']:<16} {result['cpu_us']:9.1f} us")
+    return results
+
+
 def measure(plan: Plan, configs: list[str], log: Any) -> dict[str, Any]:
     """Take every measurement of ``plan``; return the raw results."""
     timings: list[dict[str, Any]] = []
     with OtlpSink() as sink:
         for round_no in range(plan.rounds):
             for workload in WORKLOADS:
-                shift = round_no % len(configs)
-                for config in configs[shift:] + configs[:shift]:
-                    before = sink.spans
-                    args = [
-                        "time",
-                        f"--config={config}",
-                        f"--workload={workload}",
-                        f"--iterations={plan.iterations[workload]}",
-                        f"--warmup={plan.warmup[workload]}",
-                        f"--segments={plan.segments[workload]}",
-                    ]
-                    if config == OTLP:
-                        args.append(f"--otlp-endpoint={sink.endpoint}")
-                    result = worker(*args)
-                    if config == OTLP:
-                        invocations = plan.iterations[workload] + plan.warmup[workload]
-                        result["spans"] = (sink.spans - before) / invocations
-                    result["round"] = round_no
-                    timings.append(result)
-                    log(f"round {round_no + 1}/{plan.rounds} {workload:<10} {config:<16} {result['cpu_us']:9.1f} us")
+                timings.extend(measure_interleaved(plan, configs, workload, round_no, sink, log))
     per_token: list[float] = []
     for round_no in range(plan.rounds):
         result = worker("per-token", f"--rounds={plan.token_rounds}")

@@ -1,8 +1,9 @@
-"""One measurement in a fresh process: ``python -m benchmarks.worker MODE ...`` prints one JSON object.
+"""One measurement in a fresh process: ``python -m benchmarks.worker MODE ...`` prints JSON objects, one per line.
 
 Modes:
-- ``time``: CPU time per invocation of a workload under a configuration, spans and attributes per invocation
-  (counted by the exporter, and runs per invocation counted by a separate handler), peak RSS.
+- ``serve``: CPU time per invocation of a workload under a configuration, in segments the driver asks for on
+  stdin (so that it can interleave the configurations' processes), then spans and attributes per invocation
+  (counted by the exporter, and runs per invocation counted by a separate handler) and peak RSS.
 - ``growth``: memory after 2,000 and after 20,000 invocations (RSS and live Python allocations).
 - ``open-runs``: memory held by runs that never end, with lc-otel's eviction cap or as raw open SDK spans.
 - ``per-token``: lc-otel's cost per additional streamed token above the empty handler, both configurations
@@ -85,44 +86,66 @@ def _warmed_up(
     return built, run, run_config
 
 
-def measure_time(
-    config: str, workload: str, iterations: int, warmup: int, otlp_endpoint: str | None, segments: int = 1
-) -> dict[str, Any]:
-    """Time ``iterations`` invocations after ``warmup`` ones; flushing the span pipeline is part of the time.
+class SegmentTimer:
+    """One configuration and workload, warmed up, timed in segments of invocations."""
 
-    The iterations run in ``segments`` equal parts; the figure is the fastest part's time per invocation,
-    which filters out the moments another process on the machine took the CPU cache or a core.
-    """
-    built, run, run_config = _warmed_up(config, workload, warmup, otlp_endpoint)
-    exporter = built.exporter
-    per_segment = iterations // segments
-    times: list[float] = []
-    for _ in range(segments):
-        gc.collect()
+    def __init__(self, config: str, workload: str, warmup: int, otlp_endpoint: str | None = None) -> None:
+        self.config = config
+        self.workload = workload
+        self._built, self._run, self._run_config = _warmed_up(config, workload, warmup, otlp_endpoint)
+        self.times: list[float] = []
+        """Seconds of CPU per invocation, one entry per segment."""
+        self._invocations = 0
+
+    def segment(self, invocations: int) -> float:
+        """Time ``invocations`` invocations, flushing the span pipeline included; return us per invocation."""
+        gc.collect()  # every segment starts from the same collector state
         start = time.process_time()
-        run(run_config, per_segment)
-        if built.provider is not None:
-            built.provider.force_flush()
-        times.append((time.process_time() - start) / per_segment)
-    iterations = per_segment * segments
-    counter = RunCounter()
-    run(RunnableConfig(callbacks=[counter]), 1)
-    result: dict[str, Any] = {
-        "mode": "time",
-        "config": config,
-        "workload": workload,
-        "iterations": iterations,
-        "cpu_us": min(times) * 1e6,
-        "cpu_us_mean": sum(times) / segments * 1e6,
-        "runs": counter.runs,
-        "tokens": counter.tokens,
-        "spans": exporter.spans / iterations if exporter is not None else None,
-        "attributes": exporter.attributes / iterations if exporter is not None else None,
-        "peak_rss_kb": _peak_rss_kb(),
-    }
-    if built.provider is not None:
-        built.provider.shutdown()
-    return result
+        self._run(self._run_config, invocations)
+        if self._built.provider is not None:
+            self._built.provider.force_flush()
+        self.times.append((time.process_time() - start) / invocations)
+        self._invocations += invocations
+        return self.times[-1] * 1e6
+
+    def result(self) -> dict[str, Any]:
+        """The figures of the segments so far (the fastest segment is the CPU time), then shut down."""
+        exporter = self._built.exporter
+        counter = RunCounter()
+        self._run(RunnableConfig(callbacks=[counter]), 1)
+        invocations = self._invocations
+        result: dict[str, Any] = {
+            "mode": "time",
+            "config": self.config,
+            "workload": self.workload,
+            "iterations": invocations,
+            "cpu_us": min(self.times) * 1e6,
+            "cpu_us_mean": sum(self.times) / len(self.times) * 1e6,
+            "runs": counter.runs,
+            "tokens": counter.tokens,
+            "spans": exporter.spans / invocations if exporter is not None else None,
+            "attributes": exporter.attributes / invocations if exporter is not None else None,
+            "peak_rss_kb": _peak_rss_kb(),
+        }
+        if self._built.provider is not None:
+            self._built.provider.shutdown()
+        return result
+
+
+def serve(config: str, workload: str, warmup: int, otlp_endpoint: str | None) -> None:
+    """Time segments on request, so that the driver can interleave several configurations' processes.
+
+    Prints ``{"ready": true}`` once warmed up; then, for each ``segment N`` line on stdin, the segment's
+    ``{"cpu_us": ...}``; on ``finish`` (or the end of stdin), :meth:`SegmentTimer.result` as the last line.
+    """
+    timer = SegmentTimer(config, workload, warmup, otlp_endpoint)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if not command or command[0] != "segment":
+            break
+        print(json.dumps({"cpu_us": timer.segment(int(command[1]))}), flush=True)
+    print(json.dumps(timer.result()), flush=True)
 
 
 def run_work(config: str, workload: str, iterations: int, warmup: int) -> dict[str, Any]:
@@ -235,12 +258,11 @@ def measure_open_runs(config: str, runs: int, cap: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("time", "growth", "open-runs", "per-token", "work"))
+    parser.add_argument("mode", choices=("serve", "growth", "open-runs", "per-token", "work"))
     parser.add_argument("--config", default="lc-otel")
     parser.add_argument("--workload", default="simple")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--segments", type=int, default=1)
     parser.add_argument("--first", type=int, default=2000)
     parser.add_argument("--total", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=5000)
@@ -248,11 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--otlp-endpoint")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
-    if args.mode == "time":
-        result = measure_time(
-            args.config, args.workload, args.iterations, args.warmup, args.otlp_endpoint, args.segments
-        )
-    elif args.mode == "work":
+    if args.mode == "serve":
+        serve(args.config, args.workload, args.warmup, args.otlp_endpoint)
+        return
+    if args.mode == "work":
         result = run_work(args.config, args.workload, args.iterations, args.warmup)
     elif args.mode == "per-token":
         result = {"per_token_us": per_token(args.rounds)}

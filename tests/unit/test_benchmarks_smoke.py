@@ -6,13 +6,16 @@ No timing is asserted here: figures come from ``make bench`` only.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from langchain_core.runnables import RunnableConfig
 
 from benchmarks.configs import CONFIGS, setup
 from benchmarks.paired import per_token
-from benchmarks.worker import RunCounter, measure_growth, measure_open_runs, measure_time, run_work
+from benchmarks.run import QUICK, measure_interleaved
+from benchmarks.sink import OtlpSink
+from benchmarks.worker import RunCounter, SegmentTimer, measure_growth, measure_open_runs, run_work
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS
 
 EXPECTED_RUNS = {"simple": 4, "nested": 11, "stream": 4, "stream-long": 4, "concurrent": 4}
@@ -59,11 +62,13 @@ def test_raw_floor_sets_as_many_attributes_as_lc_otel_on_invoke() -> None:
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_time_mode_reports_counted_spans(config: str) -> None:
-    result = measure_time(config, "simple", iterations=4, warmup=1, otlp_endpoint=None, segments=2)
+def test_segment_timer_reports_counted_spans(config: str) -> None:
+    timer = SegmentTimer(config, "simple", warmup=1)
+    segments = [timer.segment(2), timer.segment(2)]
+    result = timer.result()
     assert result["iterations"] == 4
     assert result["runs"] == 4
-    assert result["cpu_us"] > 0
+    assert result["cpu_us"] == min(segments) > 0
     assert result["spans"] == (None if config in ("none", "empty") else 4.0)
 
 
@@ -101,3 +106,18 @@ def test_work_mode_runs_the_invocations_and_leaves_the_collector_on() -> None:
     result = run_work("lc-otel", "simple", iterations=3, warmup=1)
     assert result["spans"] == 3 * EXPECTED_RUNS["simple"]  # the measured invocations, not the warm-up
     assert gc.isenabled()
+
+
+def test_interleaved_worker_processes_time_every_configuration() -> None:
+    """The driver's protocol with ``serve`` workers: every configuration timed in turns, OTLP spans counted."""
+    configs = ["none", "raw", "lc-otel", "lc-otel-otlp"]
+    plan = replace(QUICK, iterations={"simple": 4}, segments={"simple": 2}, warmup={"simple": 1})
+    lines: list[str] = []
+    with OtlpSink() as sink:
+        results = measure_interleaved(plan, configs, "simple", 0, sink, lines.append)
+    assert [result["config"] for result in results] == configs
+    for result in results:
+        assert (result["iterations"], result["runs"], result["round"]) == (4, 4, 0)
+        assert result["cpu_us"] > 0
+    assert [result["spans"] for result in results] == [None, 4.0, 4.0, 4.0]
+    assert len(lines) == len(configs)

@@ -75,10 +75,8 @@ def test_langchain_bookkeeping_metadata_is_not_copied(
 def test_odd_metadata_keys_are_skipped_and_the_rest_kept():
     """Non-string, empty and ``ls_*`` keys (known to LangChain or not) are skipped; nothing else is lost."""
     into: dict[str, Any] = {}
-    metadata_attributes(
-        {"ls_provider": "openai", "ls_future_key": 1, 7: "seven", "": "empty", "lc_versions": {}, "team": "search"},
-        into,
-    )
+    odd: dict[Any, Any] = {"ls_provider": "openai", "ls_future_key": 1, 7: "seven", "": "empty", "lc_versions": {}}
+    metadata_attributes({**odd, "team": "search"}, into)
     assert into == {"langchain.metadata.team": "search"}
 
 

@@ -93,12 +93,6 @@ class SegmentTimer:
         self.config = config
         self.workload = workload
         self._built, self._run, self._run_config = _warmed_up(config, workload, warmup, otlp_endpoint)
-        # What imports and warm-up left (LangChain, pydantic, the SDK: several hundred thousand objects) is out
-        # of the collector's way from here on, as servers do before they fork: a full collection then costs
-        # what the workload's own objects cost. Otherwise each one takes tens of ms, and whether a segment
-        # holds one more of them or one fewer moves a stream's figure by more than a tracer's whole overhead.
-        gc.collect()
-        gc.freeze()
         self.times: list[float] = []
         """Seconds of CPU per invocation, one entry per segment."""
         self._invocations = 0

@@ -422,8 +422,8 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
     found_id: str | None = None
     reasons: list[str] = []
     usage: Usage | None = None
-    # The helpers' work (_generations, _metadata_of, _text_at) written out: a Python call costs about as much
-    # as reading a field, and this reads a dozen fields on every model call.
+    # The walk over generations and their two metadata mappings written out (no generator, no helper per
+    # mapping): a Python call costs about as much as reading a few fields, and this runs on every model call.
     generations = getattr(response, "generations", None)
     for per_prompt in generations if type(generations) is list or _is_sequence(generations) else ():
         for generation in per_prompt if type(per_prompt) is list or _is_sequence(per_prompt) else ():
@@ -433,21 +433,13 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
                 if source is None or (type(source) is not dict and not _is_mapping(source)) or not source:
                     continue  # generation_info, most often, on chat models
                 if model is None:
-                    for key in _RESPONSE_MODEL_KEYS:
-                        value = source.get(key)
-                        if isinstance(value, str) and value:
-                            model = value
-                            break
+                    model = _text_at(source, _RESPONSE_MODEL_KEYS)
                 if found_id is None:
                     value = source.get("id")
                     if isinstance(value, str) and value:
                         found_id = value
                 if reason is None:
-                    for key in _FINISH_KEYS:
-                        value = source.get(key)
-                        if isinstance(value, str) and value:
-                            reason = value
-                            break
+                    reason = _text_at(source, _FINISH_KEYS)
             if reason:  # one per generation: response_metadata's, else generation_info's
                 reasons.append(reason)
             if found_id is None:

@@ -57,11 +57,6 @@ def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
     return type(value) is list or isinstance(value, Sequence)
 
 
-def _as_mapping(value: Any) -> Mapping[str, Any]:
-    """``value`` if it is a mapping, else an empty one: a caller may pass anything as metadata."""
-    return value if _is_mapping(value) else {}
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 

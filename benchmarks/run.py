@@ -1,7 +1,8 @@
 """Run the overhead benchmark and check its targets: ``python benchmarks/run.py [--quick] [--strict]``.
 
-Every measurement runs in its own process (``benchmarks/worker.py``); configurations are interleaved over
-several rounds, in a rotated order, and each figure is the median over the rounds. The report is Markdown,
+Every measurement runs in its own process (``benchmarks/worker.py``); in each of several rounds, the
+processes of a workload's configurations take turns segment by segment, in a rotated order, and each figure
+is the median over the rounds. The report is Markdown,
 ready for ``benchmarks/README.md``. Targets print PASS or FAIL; only ``--strict`` makes a FAIL fail the run.
 """
 

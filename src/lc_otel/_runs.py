@@ -134,7 +134,8 @@ class RunTable:
         """Return the span context of ``run_id`` if it is one of the recently ended runs (for late children)."""
         key = run_key(run_id)
         # Lock-free: the generations are swapped by one assignment, and the newer one is read first.
-        return self._ended.get(key) or self._ended_before.get(key)
+        context = self._ended.get(key)
+        return context if context is not None else self._ended_before.get(key)
 
     def add(self, run: Run) -> Sequence[Run] | None:
         """Track ``run`` and link it to its open parent.

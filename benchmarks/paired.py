@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig  # noqa: E402
 
 from benchmarks.configs import Setup, setup  # noqa: E402
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS  # noqa: E402
-from lc_otel import _context  # noqa: E402
+from lc_otel._propagation import context as _context  # noqa: E402
 
 CONFIGS = ("none", "raw", "lc-otel")
 SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concurrent": 500}

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.documents import Document
@@ -34,7 +34,9 @@ _MODEL: Final = "bench-model-1"
 
 
 def _usage() -> UsageMetadata:
-    return UsageMetadata(input_tokens=12, output_tokens=STREAM_TOKENS, total_tokens=12 + STREAM_TOKENS)
+    return cast(
+        "UsageMetadata", {"input_tokens": 12, "output_tokens": STREAM_TOKENS, "total_tokens": 12 + STREAM_TOKENS}
+    )
 
 
 _RESPONSE_METADATA: Final = {"model_name": _MODEL, "finish_reason": "stop"}

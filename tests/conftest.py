@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._guard import reset_reported_errors
+from lc_otel._internal_errors import reset_reported_errors
 from lc_otel._settings import Settings
 
 

@@ -7,9 +7,9 @@ tags and metadata that Jaeger's tag search finds, and token usage.
 
 from typing import TYPE_CHECKING, Any
 
-from lc_otel._configure import configure
-from lc_otel._global import instrument, suppress_tracing, uninstrument
-from lc_otel._usage import token_usage
+from lc_otel._export.configure import configure
+from lc_otel._instrument import instrument, suppress_tracing, uninstrument
+from lc_otel._token_usage import token_usage
 from lc_otel._version import __version__
 from lc_otel.handler import OpenTelemetryCallbackHandler
 

@@ -14,12 +14,12 @@ import time
 from collections.abc import Sequence
 from typing import Final, NoReturn, TextIO
 
-from lc_otel._traces._file import read_spans_file
-from lc_otel._traces._jaeger_client import DEFAULT_JAEGER_URL, JaegerError, search_jaeger
-from lc_otel._traces._json_out import traces_to_json
-from lc_otel._traces._model import Span
-from lc_otel._traces._query import AttrFilter, Query, parse_duration, search
-from lc_otel._traces._tree import write_traces
+from lc_otel._cli.traces.file import read_spans_file
+from lc_otel._cli.traces.jaeger_client import DEFAULT_JAEGER_URL, JaegerError, search_jaeger
+from lc_otel._cli.traces.json_out import traces_to_json
+from lc_otel._cli.traces.model import Span
+from lc_otel._cli.traces.query import AttrFilter, Query, parse_duration, search
+from lc_otel._cli.traces.tree import write_traces
 from lc_otel._version import __version__
 
 PROG: Final = "lc-otel"
@@ -177,7 +177,7 @@ def _run_traces(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from lc_otel._demo import run  # LangChain is imported only when the demo runs
+    from lc_otel._cli.demo import run  # LangChain is imported only when the demo runs
 
     return run(args.endpoint, args.protocol, tuple(args.tags))
 

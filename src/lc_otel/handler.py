@@ -16,11 +16,12 @@ from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
-from lc_otel import _context, _owners
-from lc_otel._chain_callbacks import ChainCallbacks
-from lc_otel._model_callbacks import ModelCallbacks
+from lc_otel._propagation import context as _context
 from lc_otel._settings import Settings
-from lc_otel._tool_callbacks import ToolCallbacks
+from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing.chain import ChainCallbacks
+from lc_otel._tracing.model import ModelCallbacks
+from lc_otel._tracing.tool import ToolCallbacks
 
 
 class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks):

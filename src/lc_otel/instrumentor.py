@@ -15,8 +15,8 @@ from opentelemetry import trace
 # The module is marked "type: ignore" as a whole, so mypy sees no names in it.
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from lc_otel._configure import configure
-from lc_otel._global import instrument, uninstrument
+from lc_otel._export.configure import configure
+from lc_otel._instrument import instrument, uninstrument
 
 
 class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]  # BaseInstrumentor is untyped

@@ -12,8 +12,8 @@ from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda
 
-from lc_otel._configure import configure
-from lc_otel._global import instrument
+from lc_otel._export.configure import configure
+from lc_otel._instrument import instrument
 from tests.support.models import UsageChatModel, reply
 
 

@@ -16,8 +16,8 @@ import pytest
 from langchain_core.runnables import Runnable, RunnableLambda
 from opentelemetry.sdk.trace import TracerProvider
 
-from lc_otel._configure import build_processor, resolve_target
-from lc_otel._pipeline import BoundedBatchProcessor
+from lc_otel._export.configure import build_processor, resolve_target
+from lc_otel._export.pipeline import BoundedBatchProcessor
 from lc_otel._settings import Settings
 from lc_otel.handler import OpenTelemetryCallbackHandler
 from tests.integration.conftest import Phoenix, PhoenixProcess

@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
@@ -20,8 +20,11 @@ def usage(
     input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0, reasoning: int = 0
 ) -> UsageMetadata:
     """Build LangChain's ``usage_metadata`` for a reply."""
-    found = UsageMetadata(
-        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens
+    # A cast, not the TypedDict's constructor: langchain-core 1.8 made the detail keys required in its stubs,
+    # while providers (and 0.3) leave them out when there is nothing to detail.
+    found = cast(
+        "UsageMetadata",
+        {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens},
     )
     if cache_read or cache_write:
         found["input_token_details"] = {"cache_read": cache_read, "cache_creation": cache_write}

@@ -87,7 +87,7 @@ def test_open_runs_mode_stops_at_the_cap() -> None:
 
 
 def test_per_token_mode_gives_a_figure_and_leaves_propagation_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lc_otel import _context
+    from lc_otel._propagation import context as _context
 
     was_installed = _context.is_installed()
     monkeypatch.setattr(_context, "_decided", _context._decided)  # restored after the test, as the rest expects

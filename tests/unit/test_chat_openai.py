@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
-from lc_otel._usage import token_usage
+from lc_otel._token_usage import token_usage
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import by_name, parent_id, span_id
 

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from lc_otel._traces._otlp_json import parse_traces_data
-from lc_otel._traces._tree import write_traces
+from lc_otel._cli.traces.otlp_json import parse_traces_data
+from lc_otel._cli.traces.tree import write_traces
 from lc_otel.cli import main
 
 

@@ -17,8 +17,8 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from lc_otel._configure import ExportTarget, resolve_target
-from lc_otel._pipeline import BoundedBatchProcessor, ExportGuard
+from lc_otel._export.configure import ExportTarget, resolve_target
+from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,8 +161,8 @@ def _python(code: str, cwd: Path, **env: str) -> tuple[subprocess.CompletedProce
 
 _APP = """
     from langchain_core.runnables import RunnableLambda
-    from lc_otel._configure import configure
-    from lc_otel._global import instrument
+    from lc_otel._export.configure import configure
+    from lc_otel._instrument import instrument
     provider = configure()
     instrument()
     RunnableLambda(lambda x: x).with_config(run_name="step", tags=["production"]).invoke(1)
@@ -203,7 +203,7 @@ def test_an_application_provider_is_left_alone_unless_forced(tmp_path: Path) -> 
     code = """
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
-        from lc_otel._configure import configure
+        from lc_otel._export.configure import configure
         mine = TracerProvider()
         trace.set_tracer_provider(mine)
         assert configure() is mine
@@ -229,7 +229,7 @@ def test_an_unreachable_backend_delays_exit_by_at_most_5_seconds(tmp_path: Path,
     code = """
         import sys, time
         from opentelemetry import trace
-        from lc_otel._configure import configure
+        from lc_otel._export.configure import configure
         began = time.perf_counter()
         configure(endpoint=sys.argv[1] if len(sys.argv) > 1 else None)
         tracer = trace.get_tracer("t")
@@ -237,7 +237,7 @@ def test_an_unreachable_backend_delays_exit_by_at_most_5_seconds(tmp_path: Path,
             tracer.start_span("s").end()
         print(f"{time.perf_counter() - began:.3f}")
     """
-    started, start_up = _python("import lc_otel._configure", tmp_path)  # interpreter start-up and imports
+    started, start_up = _python("import lc_otel._export.configure", tmp_path)  # interpreter start-up and imports
     assert started.returncode == 0
     done, took = _python(code, tmp_path, LC_OTEL_ENDPOINT=f"http://127.0.0.1:{_dead_port()}", LC_OTEL_PROTOCOL=protocol)
     assert done.returncode == 0, done.stderr

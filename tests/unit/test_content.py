@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._content import REDACTED, Redactor, dump
+from lc_otel._attributes.content import REDACTED, Redactor, dump
 from lc_otel._settings import Settings
 from tests.support.models import UsageChatModel, reply
 from tests.support.spans import by_name

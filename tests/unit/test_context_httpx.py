@@ -19,7 +19,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from lc_otel import OpenTelemetryCallbackHandler, _context
+from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._propagation import context as _context
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import parent_id, span_id
 

@@ -24,7 +24,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lc_otel import OpenTelemetryCallbackHandler, _context
+from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._propagation import context as _context
 from tests.support.models import UsageChatModel, reply
 from tests.support.spans import by_name, parent_id, span_id, trace_id
 

@@ -17,8 +17,10 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lc_otel import OpenTelemetryCallbackHandler, _context, _owners
+from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._propagation import context as _context
 from lc_otel._settings import Settings
+from lc_otel._tracing import handler_registry as _owners
 from tests.support.models import UsageChatModel, reply
 from tests.support.spans import by_name, parent_id, span_id
 
@@ -249,7 +251,7 @@ def test_the_fast_current_context_is_the_apis() -> None:
     """lc_otel sets OpenTelemetry's context variable directly; the API must see exactly the same thing."""
     from opentelemetry import context as otel_context
 
-    from lc_otel import _current
+    from lc_otel._propagation import fast_context as _current
 
     # With the default runtime context the fast path is in use; if an SDK release moves the variable, this
     # fails and says so, while lc_otel itself falls back to the public API.

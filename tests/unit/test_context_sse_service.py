@@ -28,7 +28,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from lc_otel import OpenTelemetryCallbackHandler, _context
+from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._propagation import context as _context
 from tests.support.models import UsageChatModel, reply
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import parent_id, span_id, trace_id

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from lc_otel._attributes import tag_key
-from lc_otel._demo import DEFAULT_JAEGER_UI, resolve_protocol
-from lc_otel._traces._jaeger_client import DEFAULT_JAEGER_URL
+from lc_otel._attributes.tags_metadata import tag_key
+from lc_otel._cli.demo import DEFAULT_JAEGER_UI, resolve_protocol
+from lc_otel._cli.traces.jaeger_client import DEFAULT_JAEGER_URL
 from lc_otel.cli import build_parser
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "jaeger"

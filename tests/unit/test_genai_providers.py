@@ -9,8 +9,8 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation, LLMResult
 
-from lc_otel import _genai
-from lc_otel._attributes import Attributes
+from lc_otel._attributes import genai as _genai
+from lc_otel._attributes.tags_metadata import Attributes
 
 
 def result(message: AIMessage | None = None, llm_output: Any = None, **generation_info: Any) -> LLMResult:

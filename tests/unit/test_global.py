@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lc_otel._global import instrument, is_instrumented, suppress_tracing, uninstrument
+from lc_otel._instrument import instrument, is_instrumented, suppress_tracing, uninstrument
 from lc_otel._settings import Settings
 from lc_otel.handler import OpenTelemetryCallbackHandler
 from tests.support.models import UsageChatModel, reply
@@ -164,7 +164,7 @@ def test_explicit_handlers_still_trace_inside_suppress_tracing(spans: InMemorySp
 @pytest.mark.usefixtures("spans")
 def test_instrument_can_turn_context_propagation_off_and_on():
     """instrument(propagate_context=False) leaves LangChain unpatched; True patches it again."""
-    from lc_otel import _context
+    from lc_otel._propagation import context as _context
 
     try:
         instrument(propagate_context=False)

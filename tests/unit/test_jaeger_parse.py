@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from lc_otel._traces._jaeger_v1 import parse_v1_response, parse_v1_trace
-from lc_otel._traces._model import Span
-from lc_otel._traces._otlp_json import FormatError, parse_traces_data
-from lc_otel._traces._tree import Node, build_tree, render_trace
+from lc_otel._cli.traces.jaeger_v1 import parse_v1_response, parse_v1_trace
+from lc_otel._cli.traces.model import Span
+from lc_otel._cli.traces.otlp_json import FormatError, parse_traces_data
+from lc_otel._cli.traces.tree import Node, build_tree, render_trace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jaeger"
 

@@ -309,7 +309,7 @@ def test_with_retry_records_its_retries_as_events_with_the_attempt_number(
 
 def test_basic_authorization_in_free_text_is_redacted():
     """An ``Authorization: Basic ...`` header pasted into captured text never leaves the process."""
-    from lc_otel._content import Redactor
+    from lc_otel._attributes.content import Redactor
 
     text = Redactor().text("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://example.test")
     assert "dXNlcjpwYXNzd29yZA" not in text
@@ -318,8 +318,8 @@ def test_basic_authorization_in_free_text_is_redacted():
 
 def test_demo_resolves_the_endpoint_like_configure(monkeypatch: pytest.MonkeyPatch):
     """``lc-otel demo`` honours LC_OTEL_ENDPOINT and picks the protocol by configure()'s rule (4317 is gRPC)."""
-    from lc_otel import _configure
-    from lc_otel._demo import resolve_protocol
+    from lc_otel._cli.demo import resolve_protocol
+    from lc_otel._export import configure as _configure
 
     assert resolve_protocol("http://localhost:4317", None) == "grpc"
     assert resolve_protocol("http://localhost:4318", None) == "http/protobuf"

@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from lc_otel import OpenTelemetryCallbackHandler, _attributes
+from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._attributes import tags_metadata as _attributes
 from lc_otel._settings import Settings
 from tests.support.spans import by_name, parent_id, span_id
 
@@ -36,7 +37,7 @@ def test_an_internal_error_never_reaches_the_chain(
         raise RuntimeError("lc_otel bug")
 
     monkeypatch.setattr(_attributes, "user_tags", broken)
-    monkeypatch.setattr("lc_otel._run_spans.tag_attributes", broken)
+    monkeypatch.setattr("lc_otel._tracing.run_spans.tag_attributes", broken)
     chain = RunnableLambda(lambda x: x + 1) | RunnableLambda(lambda x: x * 2)
     for _ in range(3):
         assert chain.invoke(1, {"callbacks": [handler], "tags": ["t"]}) == 4

@@ -9,7 +9,7 @@ from langchain_core.runnables import RunnableLambda
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._attributes import metadata_attributes, scalar_value, tag_attributes, tag_key, user_tags
+from lc_otel._attributes.tags_metadata import metadata_attributes, scalar_value, tag_attributes, tag_key, user_tags
 from tests.support.spans import by_name
 
 

@@ -13,7 +13,7 @@ from langchain_core.runnables import RunnableLambda, RunnableParallel
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._usage import ModelUsage, TokenUsage, token_usage
+from lc_otel._token_usage import ModelUsage, TokenUsage, token_usage
 from tests.support.models import UsageChatModel, reply
 
 

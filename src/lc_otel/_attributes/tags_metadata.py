@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol, TypeGuard
 
 from opentelemetry.util.types import AttributeValue
 
-from lc_otel import _semconv as sc
+from lc_otel._attributes import semconv as sc
 
 MAX_INDEXED_LENGTH: Final = 255
 """Backends index short strings only (Jaeger, Elasticsearch keyword fields): metadata is cut to this."""
@@ -50,7 +50,7 @@ Attributes = dict[str, AttributeValue]
 
 
 class Redacts(Protocol):
-    """What metadata needs of :class:`lc_otel._content.Redactor` (kept abstract: ``_content`` imports us)."""
+    """What metadata needs of :class:`lc_otel._attributes.content.Redactor` (kept abstract: ``_content`` imports us)."""
 
     def text(self, value: str) -> str:
         """Replace every credential-looking match in ``value``."""
@@ -64,14 +64,14 @@ class Redacts(Protocol):
 
 @functools.cache
 def _builtin_redactor() -> Redacts:
-    from lc_otel._content import Redactor  # here, not at the top: _content imports this module
+    from lc_otel._attributes.content import Redactor  # here, not at the top: _content imports this module
 
     return Redactor(max_length=MAX_INDEXED_LENGTH)
 
 
 @functools.lru_cache(maxsize=1024)
 def _is_secret_key(key: str) -> bool:
-    from lc_otel._content import is_secret_key
+    from lc_otel._attributes.content import is_secret_key
 
     return is_secret_key(key)
 

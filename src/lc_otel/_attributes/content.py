@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from lc_otel._attributes import coerce_text
+from lc_otel._attributes.tags_metadata import coerce_text
 
 REDACTED: Final = "[REDACTED]"
 

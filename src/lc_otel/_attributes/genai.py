@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from opentelemetry.util.types import AttributeValue
 
-from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, is_mapping
-from lc_otel._runs import Usage
+from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.tags_metadata import Attributes, is_mapping
+from lc_otel._tracing.run_table import Usage
 
 # LangChain's ``ls_provider`` values → the conventions' ``gen_ai.provider.name`` values.
 _PROVIDERS: Final = {

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lc_otel._traces._model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, AttrValue, Span
+from lc_otel._cli.traces.model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, AttrValue, Span
 
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUSES = {0: STATUS_UNSET, 1: STATUS_OK, 2: STATUS_ERROR}

@@ -49,10 +49,11 @@ from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
 from wrapt import register_post_import_hook
 
-from lc_otel import _current, _owners
-from lc_otel._attributes import is_mapping
-from lc_otel._guard import report_internal_error
+from lc_otel._attributes.tags_metadata import is_mapping
+from lc_otel._internal_errors import report_internal_error
+from lc_otel._propagation import fast_context as _current
 from lc_otel._settings import env_bool
+from lc_otel._tracing import handler_registry as _owners
 
 LC_OTEL_PROPAGATE_CONTEXT: Final = "LC_OTEL_PROPAGATE_CONTEXT"
 """``true``/``false``: make a LangChain step's span current while the step runs. Default ``true``."""

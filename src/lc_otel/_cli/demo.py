@@ -18,7 +18,8 @@ from typing import Any, Final
 from langchain_core.callbacks import CallbackManagerForLLMRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCall
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
@@ -34,9 +35,9 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lc_otel import _configure
-from lc_otel._traces._sdk import spans_from_sdk
-from lc_otel._traces._tree import write_traces
+from lc_otel._cli.traces.sdk import spans_from_sdk
+from lc_otel._cli.traces.tree import write_traces
+from lc_otel._export import configure as _configure
 from lc_otel.handler import OpenTelemetryCallbackHandler
 
 LC_OTEL_EXPORT_FILE: Final = "LC_OTEL_EXPORT_FILE"
@@ -159,8 +160,8 @@ def build_app() -> Runnable[str, str]:
             AIMessage(
                 content="",
                 tool_calls=[
-                    ToolCall(name="get_weather", args={"city": "Paris"}, id="call_weather_1"),
-                    ToolCall(name="order_status", args={"order_id": "4711"}, id="call_order_1"),
+                    tool_call(name="get_weather", args={"city": "Paris"}, id="call_weather_1"),
+                    tool_call(name="order_status", args={"order_id": "4711"}, id="call_order_1"),
                 ],
                 usage_metadata=_usage(86, 31),
             ),

@@ -21,8 +21,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
-from lc_otel._guard import report_internal_error
-from lc_otel._pipeline import BoundedBatchProcessor, ExportGuard
+from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
+from lc_otel._internal_errors import report_internal_error
 from lc_otel._settings import env_bool, env_number
 
 logger: Final = logging.getLogger("lc_otel")
@@ -194,7 +194,7 @@ def otlp_exporter(target: ExportTarget, timeout: float) -> SpanExporter:
 def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
     if target.protocol is not None:
         return otlp_exporter(target, timeout)
-    from lc_otel._file_export import file_exporter
+    from lc_otel._export.file import file_exporter
 
     return file_exporter(target.path or DEFAULT_EXPORT_FILE)
 

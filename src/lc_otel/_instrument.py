@@ -26,8 +26,8 @@ from typing import Any, Final
 from langchain_core.tracers.context import register_configure_hook
 from opentelemetry.trace import TracerProvider
 
-from lc_otel import _context
-from lc_otel._guard import report_internal_error
+from lc_otel._internal_errors import report_internal_error
+from lc_otel._propagation import context as _context
 from lc_otel.handler import OpenTelemetryCallbackHandler
 
 logger: Final = logging.getLogger("lc_otel")

@@ -9,12 +9,13 @@ from uuid import UUID
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from opentelemetry.trace import SpanKind
 
-from lc_otel import _content, _genai
-from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, is_mapping, run_name
-from lc_otel._guard import report_internal_error
-from lc_otel._run_spans import RunSpans
-from lc_otel._runs import Run
+from lc_otel._attributes import content as _content
+from lc_otel._attributes import genai as _genai
+from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
+from lc_otel._internal_errors import report_internal_error
+from lc_otel._tracing.run_spans import RunSpans
+from lc_otel._tracing.run_table import Run
 
 
 class ModelCallbacks(RunSpans):

@@ -16,10 +16,10 @@ import urllib.parse
 import urllib.request
 from typing import Any, Final
 
-from lc_otel._traces._jaeger_v1 import parse_v1_response
-from lc_otel._traces._model import Span
-from lc_otel._traces._otlp_json import FormatError, parse_traces_data
-from lc_otel._traces._query import Query
+from lc_otel._cli.traces.jaeger_v1 import parse_v1_response
+from lc_otel._cli.traces.model import Span
+from lc_otel._cli.traces.otlp_json import FormatError, parse_traces_data
+from lc_otel._cli.traces.query import Query
 
 DEFAULT_JAEGER_URL: Final = "http://localhost:16686"
 DEFAULT_LOOKBACK_SECONDS: Final = 48 * 3600.0

@@ -10,8 +10,8 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 from typing import TextIO
 
-from lc_otel import _semconv as sc
-from lc_otel._traces._model import STATUS_ERROR, AttrValue, Span
+from lc_otel._attributes import semconv as sc
+from lc_otel._cli.traces.model import STATUS_ERROR, AttrValue, Span
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"

@@ -18,12 +18,16 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from lc_otel import _content, _current, _errors, _genai, _owners
-from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, metadata_attributes, retry_attempt, tag_attributes
-from lc_otel._guard import report_internal_error
-from lc_otel._runs import Run, RunTable, run_context
+from lc_otel._attributes import content as _content
+from lc_otel._attributes import genai as _genai
+from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.tags_metadata import Attributes, metadata_attributes, retry_attempt, tag_attributes
+from lc_otel._internal_errors import report_internal_error
+from lc_otel._propagation import fast_context as _current
 from lc_otel._settings import Settings
+from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing import run_outcome as _errors
+from lc_otel._tracing.run_table import Run, RunTable, run_context
 from lc_otel._version import __version__
 
 _INSTRUMENTATION_NAME = "lc_otel"

@@ -12,8 +12,8 @@ import math
 import re
 from collections.abc import Iterable
 
-from lc_otel._attributes import tag_key
-from lc_otel._traces._model import STATUS_ERROR, AttrValue, Span
+from lc_otel._attributes.tags_metadata import tag_key
+from lc_otel._cli.traces.model import STATUS_ERROR, AttrValue, Span
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}

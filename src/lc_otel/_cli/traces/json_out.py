@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from lc_otel._traces._model import Span
+from lc_otel._cli.traces.model import Span
 
 
 def span_to_json(span: Span, *, matched: bool) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lc_otel._traces._model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, AttrValue, Span
-from lc_otel._traces._otlp_json import FormatError
+from lc_otel._cli.traces.model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, AttrValue, Span
+from lc_otel._cli.traces.otlp_json import FormatError
 
 _SYNTHETIC = frozenset(
     {

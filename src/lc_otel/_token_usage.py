@@ -26,9 +26,9 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from lc_otel import _genai
-from lc_otel._guard import guarded
-from lc_otel._runs import Usage
+from lc_otel._attributes import genai as _genai
+from lc_otel._internal_errors import guarded
+from lc_otel._tracing.run_table import Usage
 
 UNKNOWN_MODEL: Final = "unknown"
 """The ``by_model`` key of calls whose model name neither the response nor the request tells."""

@@ -9,11 +9,11 @@ from uuid import UUID
 
 from opentelemetry.trace import SpanKind
 
-from lc_otel import _errors
-from lc_otel import _semconv as sc
-from lc_otel._attributes import Attributes, is_mapping, run_name
-from lc_otel._guard import report_internal_error
-from lc_otel._run_spans import RunSpans
+from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
+from lc_otel._internal_errors import report_internal_error
+from lc_otel._tracing import run_outcome as _errors
+from lc_otel._tracing.run_spans import RunSpans
 
 
 class ToolCallbacks(RunSpans):

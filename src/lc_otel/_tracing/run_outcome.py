@@ -8,7 +8,7 @@ from typing import Final
 
 from opentelemetry.trace import Span, Status, StatusCode
 
-from lc_otel import _semconv as sc
+from lc_otel._attributes import semconv as sc
 
 _CANCELLATIONS: Final = (asyncio.CancelledError, GeneratorExit)
 

@@ -8,7 +8,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from lc_otel._traces._model import AttrValue, Span
+from lc_otel._cli.traces.model import AttrValue, Span
 
 
 def _value(value: Any) -> AttrValue:

@@ -9,8 +9,8 @@ import dataclasses
 import json
 import os
 
-from lc_otel._traces._model import Span
-from lc_otel._traces._otlp_json import FormatError, parse_traces_data
+from lc_otel._cli.traces.model import Span
+from lc_otel._cli.traces.otlp_json import FormatError, parse_traces_data
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,6 @@ Every source (an OTLP-JSON-lines file, Jaeger's v3 or v1 query API, the SDK's in
 into the same :class:`Span` records, so filtering and the tree renderer never care where spans came from.
 """
 
-from lc_otel._traces._model import AttrValue, Span
+from lc_otel._cli.traces.model import AttrValue, Span
 
 __all__ = ["AttrValue", "Span"]

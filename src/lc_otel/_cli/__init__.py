@@ -1,0 +1,1 @@
+"""The command line's parts: the demo and the span queries (`lc-otel traces`)."""

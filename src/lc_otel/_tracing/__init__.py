@@ -1,0 +1,1 @@
+"""Span bookkeeping: one OpenTelemetry span per LangChain run, and the callbacks that make them."""

@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig  # noqa: E402
 
 from benchmarks.configs import Setup, setup  # noqa: E402
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS  # noqa: E402
-from lc_otel._propagation import context as _context  # noqa: E402
+from lc_otel._propagation import install as propagation  # noqa: E402
 
 CONFIGS = ("none", "raw", "lc-otel")
 SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concurrent": 500}
@@ -35,9 +35,9 @@ SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concur
 def _segment(built: Setup, name: str, workload: str) -> float:
     # Context propagation is process-wide: on for lc-otel's segments only, as in lc-otel's own process.
     if name == "lc-otel":
-        _context.install()
+        propagation.install()
     else:
-        _context.uninstall()
+        propagation.uninstall()
     invocations = SEGMENT[workload]
     gc.collect()  # every segment starts from the same collector state, as in run.py's workers
     start = time.process_time()
@@ -74,7 +74,7 @@ def per_token(rounds: int, built: dict[str, Setup] | None = None) -> float:
             typical = _typical(built, ("empty", "lc-otel"), workload, rounds)
             above_empty[workload] = typical["lc-otel"] - typical["empty"]
     finally:
-        _context.uninstall()
+        propagation.uninstall()
     return (above_empty["stream-long"] - above_empty["stream"]) / (LONG_STREAM_TOKENS - STREAM_TOKENS)
 
 

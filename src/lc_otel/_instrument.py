@@ -27,7 +27,7 @@ from langchain_core.tracers.context import register_configure_hook
 from opentelemetry.trace import TracerProvider
 
 from lc_otel._internal_errors import report_internal_error
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from lc_otel.handler import OpenTelemetryCallbackHandler
 
 logger: Final = logging.getLogger("lc_otel")
@@ -80,9 +80,9 @@ def instrument(
     with _lock:
         # Decided before the handler exists: creating a handler turns propagation on by default.
         if propagate_context is False:
-            _context.uninstall()
+            propagation.uninstall()
         elif propagate_context is True:
-            _context.install()
+            propagation.install()
         if _handler is None:
             _handler = _ProcessHandler(tracer_provider, **options)
             _var = ContextVar("lc_otel_handler", default=_handler)

@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
 from lc_otel._tracing import handler_registry as _owners
 from lc_otel._tracing.chain import ChainCallbacks
@@ -70,7 +70,7 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
         super().__init__(tracer_provider, resolved)
         _owners.register(self)
         # Spans other libraries create inside a step nest under it, also without instrument() (see _context).
-        _context.install_by_default()
+        propagation.install_by_default()
 
     # One handler instance must stay one span table, even when LangChain deep-copies a config.
     def __copy__(self) -> OpenTelemetryCallbackHandler:

@@ -87,17 +87,17 @@ def test_open_runs_mode_stops_at_the_cap() -> None:
 
 
 def test_per_token_mode_gives_a_figure_and_leaves_propagation_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lc_otel._propagation import context as _context
+    from lc_otel._propagation import install as propagation
 
-    was_installed = _context.is_installed()
-    monkeypatch.setattr(_context, "_decided", _context._decided)  # restored after the test, as the rest expects
+    was_installed = propagation.is_installed()
+    monkeypatch.setattr(propagation, "_decided", propagation._decided)  # restored after the test, as the rest expects
     try:
         figure = per_token(rounds=1)
         assert math.isfinite(figure)
-        assert not _context.is_installed()  # it measures lc-otel with propagation, then takes it away
+        assert not propagation.is_installed()  # it measures lc-otel with propagation, then takes it away
     finally:
         if was_installed:
-            _context.install()
+            propagation.install()
 
 
 def test_work_mode_runs_the_invocations_and_leaves_the_collector_on() -> None:

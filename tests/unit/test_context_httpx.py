@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import parent_id, span_id
 
@@ -37,13 +37,13 @@ def http_instrumentor() -> BaseInstrumentor:
 
 @pytest.fixture(name="instrumented")
 def _instrumented(provider: TracerProvider, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    _context.install()
+    propagation.install()
     instrumentor = http_instrumentor()
     instrumentor.instrument(tracer_provider=provider)
     caplog.set_level(logging.DEBUG, logger="opentelemetry.context")
     yield
     instrumentor.uninstrument()
-    _context.reset()
+    propagation.reset()
     assert [r for r in caplog.records if "Failed to detach context" in r.getMessage()] == []
 
 
@@ -109,7 +109,7 @@ def test_http_span_without_propagation_is_a_sibling(
     server: OpenAIServer, handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
 ) -> None:
     """The opt-out restores LangChain's own behaviour: the HTTP span is parented to the caller's span."""
-    _context.uninstall()
+    propagation.uninstall()
     model_for(server).invoke("hi", {"callbacks": [handler]})
     spans = exporter.get_finished_spans()
     http = next(s for s in spans if s.name.startswith("POST"))

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from tests.support.models import UsageChatModel, reply
 from tests.support.spans import by_name, parent_id, span_id, trace_id
 
@@ -33,10 +33,10 @@ from tests.support.spans import by_name, parent_id, span_id, trace_id
 @pytest.fixture(autouse=True)
 def _propagation(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Propagation on; afterwards, no "Failed to detach context" may have been logged."""
-    _context.install()
+    propagation.install()
     caplog.set_level(logging.DEBUG, logger="opentelemetry.context")
     yield
-    _context.reset()
+    propagation.reset()
     failures = [r for r in caplog.records if "Failed to detach context" in r.getMessage()]
     assert failures == []
 

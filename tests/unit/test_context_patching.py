@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
 from lc_otel._tracing import handler_registry as _owners
 from tests.support.models import UsageChatModel, reply
@@ -31,9 +31,9 @@ _ORIGINAL_STREAM = BaseChatModel.__dict__["stream"]
 
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
-    _context.reset()
+    propagation.reset()
     yield
-    _context.reset()
+    propagation.reset()
 
 
 def nests(provider: TracerProvider, exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler) -> bool:
@@ -51,13 +51,13 @@ def nests(provider: TracerProvider, exporter: InMemorySpanExporter, handler: Ope
 
 
 def test_install_is_idempotent_and_uninstall_restores_the_originals() -> None:
-    assert _context.install()
+    assert propagation.install()
     first = lc_config.__dict__["_set_config_context"]
     assert first is not _ORIGINAL_SET_CONFIG
-    assert _context.install()
+    assert propagation.install()
     assert lc_config.__dict__["_set_config_context"] is first  # not wrapped twice
-    _context.uninstall()
-    assert not _context.is_installed()
+    propagation.uninstall()
+    assert not propagation.is_installed()
     assert lc_config.__dict__["_set_config_context"] is _ORIGINAL_SET_CONFIG
     assert BaseChatModel.__dict__["_generate_with_cache"] is _ORIGINAL_GENERATE
     assert BaseChatModel.__dict__["stream"] is _ORIGINAL_STREAM
@@ -65,16 +65,16 @@ def test_install_is_idempotent_and_uninstall_restores_the_originals() -> None:
 
 def test_a_handler_turns_propagation_on_by_default(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
-    assert _context.is_installed()
+    assert propagation.is_installed()
     assert nests(provider, exporter, handler)
 
 
 def test_environment_opt_out(
     monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    monkeypatch.setenv(_context.LC_OTEL_PROPAGATE_CONTEXT, "false")
+    monkeypatch.setenv(propagation.LC_OTEL_PROPAGATE_CONTEXT, "false")
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
-    assert not _context.is_installed()
+    assert not propagation.is_installed()
     assert lc_config.__dict__["_set_config_context"] is _ORIGINAL_SET_CONFIG
     assert not nests(provider, exporter, handler)
 
@@ -82,17 +82,17 @@ def test_environment_opt_out(
 def test_explicit_uninstall_is_not_undone_by_a_new_handler(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    _context.install()
-    _context.uninstall()
+    propagation.install()
+    propagation.uninstall()
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
-    assert not _context.is_installed()
+    assert not propagation.is_installed()
     assert not nests(provider, exporter, handler)
 
 
 def test_someone_wrapping_after_us_keeps_working_after_uninstall(
     provider: TracerProvider, exporter: InMemorySpanExporter, handler: OpenTelemetryCallbackHandler
 ) -> None:
-    _context.install()
+    propagation.install()
     ours = lc_config.__dict__["_set_config_context"]
     calls: list[int] = []
 
@@ -102,7 +102,7 @@ def test_someone_wrapping_after_us_keeps_working_after_uninstall(
 
     lc_config._set_config_context = theirs
     try:
-        _context.uninstall()
+        propagation.uninstall()
         assert lc_config.__dict__["_set_config_context"] is theirs  # left in place
         assert not nests(provider, exporter, handler)  # ours is now a pass-through
         assert calls
@@ -132,7 +132,7 @@ def test_a_failing_lookup_falls_back_to_the_original_behaviour(
     provider: TracerProvider, exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = _BrokenLookup(provider, settings=Settings())
-    _context.install()
+    propagation.install()
     model = UsageChatModel(responses=[reply("fine")])
     for _ in range(3):
         assert RunnableLambda(lambda x: x + 1).invoke(1, {"callbacks": [handler]}) == 2
@@ -153,7 +153,7 @@ def test_a_broken_handler_does_not_hide_another_handlers_span(
 ) -> None:
     broken = _BrokenLookup(provider, settings=Settings())  # registered first, so asked first
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
-    _context.install()
+    propagation.install()
     tracer = provider.get_tracer("user")
 
     class Calling(UsageChatModel):
@@ -169,7 +169,7 @@ def test_a_broken_handler_does_not_hide_another_handlers_span(
 
 
 def test_user_exceptions_pass_through_unchanged(handler: OpenTelemetryCallbackHandler) -> None:
-    _context.install()
+    propagation.install()
 
     def fail(_: int) -> int:
         raise KeyError("mine")
@@ -191,7 +191,7 @@ def test_user_exceptions_pass_through_unchanged(handler: OpenTelemetryCallbackHa
 def test_a_run_id_the_caller_chose_is_kept(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
 ) -> None:
-    _context.install()
+    propagation.install()
     chosen = UUID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
     list(UsageChatModel(responses=[reply("a b")]).stream("hi", {"callbacks": [handler], "run_id": chosen}))
     (chat,) = exporter.get_finished_spans()

@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._propagation import context as _context
+from lc_otel._propagation import install as propagation
 from tests.support.models import UsageChatModel, reply
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import parent_id, span_id, trace_id
@@ -73,12 +73,12 @@ class Served:
 
 @pytest.fixture(name="tracing")
 def _tracing(provider: TracerProvider) -> Iterator[None]:
-    _context.install()
+    propagation.install()
     instrumentor = http_instrumentor()
     instrumentor.instrument(tracer_provider=provider)
     yield
     instrumentor.uninstrument()
-    _context.reset()
+    propagation.reset()
 
 
 @pytest.fixture(name="openai_server")

@@ -164,12 +164,12 @@ def test_explicit_handlers_still_trace_inside_suppress_tracing(spans: InMemorySp
 @pytest.mark.usefixtures("spans")
 def test_instrument_can_turn_context_propagation_off_and_on():
     """instrument(propagate_context=False) leaves LangChain unpatched; True patches it again."""
-    from lc_otel._propagation import context as _context
+    from lc_otel._propagation import install as propagation
 
     try:
         instrument(propagate_context=False)
-        assert not _context.is_installed()
+        assert not propagation.is_installed()
         instrument(propagate_context=True)
-        assert _context.is_installed()
+        assert propagation.is_installed()
     finally:
-        _context.reset()
+        propagation.reset()

@@ -104,12 +104,8 @@ def test_model_messages_in_the_conventions_shape(provider: TracerProvider, expor
             "role": "user",
             "parts": [
                 {"type": "text", "content": "and this?"},
-                # LangChain hands chat models image blocks in its OpenAI-compatible form.
-                {
-                    "type": "generic",
-                    "generic_type": "image_url",
-                    "content": {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}},
-                },
+                # LangChain hands chat models image blocks in its OpenAI-compatible form: a URI part.
+                {"type": "uri", "modality": "image", "uri": "https://example.com/x.png"},
             ],
         },
     ]

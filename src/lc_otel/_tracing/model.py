@@ -9,8 +9,8 @@ from uuid import UUID
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from opentelemetry.trace import SpanKind
 
-from lc_otel._attributes import content as _content
 from lc_otel._attributes import genai as _genai
+from lc_otel._attributes import messages as _messages
 from lc_otel._attributes import semconv as sc
 from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
 from lc_otel._internal_errors import report_internal_error
@@ -70,11 +70,11 @@ class ModelCallbacks(RunSpans):
                 return
             content: Attributes | None = None
             if self._settings.capture_content:
-                system, inputs = _content.input_messages(messages, self._redactor)
+                system, inputs = _messages.input_messages(messages, self._redactor)
                 limit = self._settings.max_content_length
-                content = {sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(inputs, limit)}
+                content = {sc.GEN_AI_INPUT_MESSAGES: _messages.messages_json(inputs, limit)}
                 if system:
-                    content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _content.messages_json(system, limit)
+                    content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _messages.messages_json(system, limit)
             self._start_model(
                 sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
@@ -98,9 +98,9 @@ class ModelCallbacks(RunSpans):
                 return
             content: Attributes | None = None
             if self._settings.capture_content:
-                messages = _content.prompt_messages(prompts, self._redactor)
+                messages = _messages.prompt_messages(prompts, self._redactor)
                 content = {
-                    sc.GEN_AI_INPUT_MESSAGES: _content.messages_json(messages, self._settings.max_content_length)
+                    sc.GEN_AI_INPUT_MESSAGES: _messages.messages_json(messages, self._settings.max_content_length)
                 }
             self._start_model(
                 sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
@@ -150,9 +150,9 @@ class ModelCallbacks(RunSpans):
             attributes[sc.STREAM_CHUNK_COUNT] = run.chunk_count
             attributes[sc.GEN_AI_REQUEST_STREAM] = True
         if self._settings.capture_content:
-            messages = _content.output_messages(response, self._redactor)
+            messages = _messages.output_messages(response, self._redactor)
             if messages:
-                attributes[sc.GEN_AI_OUTPUT_MESSAGES] = _content.messages_json(
+                attributes[sc.GEN_AI_OUTPUT_MESSAGES] = _messages.messages_json(
                     messages, self._settings.max_content_length
                 )
         return attributes

@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry._logs import LoggerProvider
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from lc_otel._propagation import install as propagation
@@ -42,6 +44,10 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
             (``LC_OTEL_REDACT_PATTERNS``).
         settings: All of the above at once; read from the environment when ``None``. Explicit keyword
             arguments win over it.
+        meter_provider: Where the GenAI metrics go (token usage, durations); the global provider when
+            ``None``, and nothing is recorded while that is the API's no-op default (see ``docs/metrics.md``).
+        logger_provider: Where the ``gen_ai.client.inference.operation.details`` events go when
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` asks for them; the global provider when ``None``.
     """
 
     def __init__(
@@ -55,6 +61,8 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
         stream_chunk_events: bool | None = None,
         redact_patterns: Sequence[str | re.Pattern[str]] | None = None,
         settings: Settings | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         overrides: dict[str, Any] = {
             "capture_content": capture_content,
@@ -67,7 +75,7 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
         resolved = (settings or Settings.from_env()).replace(
             **{key: value for key, value in overrides.items() if value is not None}
         )
-        super().__init__(tracer_provider, resolved)
+        super().__init__(tracer_provider, resolved, meter_provider, logger_provider)
         _owners.register(self)
         # Spans other libraries create inside a step nest under it, also without instrument() (see _context).
         propagation.install_by_default()

@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind
 from lc_otel._attributes import genai as _genai
 from lc_otel._attributes import messages as _messages
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes import tools as _tools
 from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._tracing.run_spans import RunSpans
@@ -75,9 +76,15 @@ class ModelCallbacks(RunSpans):
                 content = {sc.GEN_AI_INPUT_MESSAGES: _messages.messages_json(inputs, limit)}
                 if system:
                     content[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _messages.messages_json(system, limit)
+                params = kwargs.get("invocation_params")
+                definitions = _tools.tool_definitions(params if is_mapping(params) else None, self._redactor, limit)
+                if definitions is not None:
+                    content[sc.GEN_AI_TOOL_DEFINITIONS] = definitions
             self._start_model(
                 sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
+            if self._telemetry is not None:  # the prompt for the inference details event, when it is on
+                self._telemetry.model_inputs(self._runs.get(run_id), messages, chat=True)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_chat_model_start", internal)
 
@@ -105,6 +112,8 @@ class ModelCallbacks(RunSpans):
             self._start_model(
                 sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
+            if self._telemetry is not None:
+                self._telemetry.model_inputs(self._runs.get(run_id), prompts, chat=False)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_start", internal)
 
@@ -163,7 +172,10 @@ class ModelCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            run.span.set_attributes(self._model_end_attributes(run, response))
+            attributes = self._model_end_attributes(run, response)
+            run.span.set_attributes(attributes)
+            if run.telemetry is not None and self._telemetry is not None:
+                self._telemetry.end(run, None, attributes, response)
             run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_end", internal)

@@ -16,6 +16,8 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, TracerProvider
 
 from lc_otel._attributes import content as _content
@@ -23,6 +25,7 @@ from lc_otel._attributes import genai as _genai
 from lc_otel._attributes import semconv as sc
 from lc_otel._attributes.tags_metadata import Attributes, metadata_attributes, retry_attempt, tag_attributes
 from lc_otel._internal_errors import report_internal_error
+from lc_otel._metrics.recorder import telemetry_for
 from lc_otel._propagation import fast_context as _current
 from lc_otel._settings import Settings
 from lc_otel._tracing import handler_registry as _owners
@@ -41,13 +44,21 @@ class RunSpans(BaseCallbackHandler):
     Args:
         tracer_provider: The provider to create spans with; the global one when ``None``.
         settings: The resolved settings.
+        meter_provider: The provider for the GenAI metrics; the global one when ``None``.
+        logger_provider: The provider for the GenAI events; the global one when ``None``.
     """
 
     # Called inline, in the caller's thread and task: the cheapest dispatch and a deterministic event order.
     run_inline = True
     raise_error = False
 
-    def __init__(self, tracer_provider: TracerProvider | None, settings: Settings) -> None:
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None,
+        settings: Settings,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
@@ -56,6 +67,8 @@ class RunSpans(BaseCallbackHandler):
         self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
         self._streaming: Run | None = None
         self._redactor = _content.Redactor(settings.redact_patterns, max_length=settings.max_content_length)
+        # None when no MeterProvider or LoggerProvider can ever take anything: then metrics cost nothing.
+        self._telemetry = telemetry_for(meter_provider, logger_provider, self._redactor, settings.max_content_length)
         self._chunk_events = settings.stream_chunk_events  # read on every streamed chunk
         self.enabled = True
         """When ``False`` every callback is a no-op (used by :func:`lc_otel.uninstrument`)."""
@@ -162,6 +175,8 @@ class RunSpans(BaseCallbackHandler):
             run_id_text=run_id_text,
             agent_name=agent_name,
         )
+        if self._telemetry is not None:
+            run.telemetry = self._telemetry.start(attributes)
         evicted = self._runs.add(run)
         if evicted is None:  # lost a race with a duplicate start
             span.end()
@@ -200,18 +215,24 @@ class RunSpans(BaseCallbackHandler):
         self._add_subtree_usage(run)
         run.span.end()
 
-    def _finish(self, run_id: UUID) -> Run | None:
-        """Stop tracking ``run_id``; end its open descendants as cancelled; return it for ending."""
+    def _finish(self, run_id: UUID, error: BaseException | None = None) -> Run | None:
+        """Stop tracking ``run_id``; end its open descendants as cancelled; return it for ending.
+
+        Records the run's GenAI metrics, except a model call's success: its end has the response to read.
+        """
         popped = self._runs.pop(run_id)
         if not popped:
             return None
         if len(popped) > 1:
             for descendant in popped[:-1]:
                 self._close_abandoned(descendant)
-        return popped[-1]
+        run = popped[-1]
+        if run.telemetry is not None and self._telemetry is not None and (error is not None or not run.telemetry.model):
+            self._telemetry.end(run, error)
+        return run
 
     def _finish_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
-        run = self._finish(run_id)
+        run = self._finish(run_id, error)
         if run is None:
             return None
         if _errors.is_cancellation(error):

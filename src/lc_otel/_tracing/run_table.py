@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from uuid import UUID
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, set_span_in_context
+
+if TYPE_CHECKING:
+    from lc_otel._metrics.recorder import RunTelemetry
 
 _ENDED_PER_GENERATION: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it: the last 2,048 at
@@ -82,6 +85,8 @@ class Run:
     """``time.time_ns()`` at start, for time to first chunk."""
     agent_name: str | None = None
     """The LangChain agent (``lc_agent_name``) this run belongs to."""
+    operation: str | None = None
+    """``invoke_agent`` or ``invoke_workflow`` once a chain run is known to be one (``None``: a plain chain)."""
     children: set[Run] | None = None
     """Open child runs, created on the first child."""
     subtree_usage: Usage | None = None
@@ -90,6 +95,8 @@ class Run:
     chunk_count: int = 0
     is_open: bool = True
     """``False`` once the table stopped tracking the run."""
+    telemetry: RunTelemetry | None = None
+    """What the GenAI metrics and events keep of a measured run (see ``lc_otel._metrics``)."""
 
 
 def run_context(run: Run) -> Context:

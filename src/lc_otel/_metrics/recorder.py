@@ -1,0 +1,263 @@
+"""``GenAITelemetry``: the GenAI metrics (and the inference details event) recorded from the run lifecycle.
+
+The span code calls in at two points: :meth:`GenAITelemetry.start` when a run starts (with the span's start
+attributes) and :meth:`GenAITelemetry.end` when it ends. Only runs with a GenAI operation (``chat``,
+``text_completion``, ``execute_tool``, ``retrieval``, ``invoke_agent``) are measured; everything a metric
+point carries is read from attributes the span code computed anyway, so a measured run costs a few
+dictionary reads and the SDK's ``record`` calls, and an unmeasured one a single lookup.
+
+With no MeterProvider anywhere (the API's no-op default) nothing is recorded: the handler gets no
+``GenAITelemetry`` at all when the provider is a no-op, and while the global provider is still the API's
+placeholder each run start asks once whether one was set since (``instrument()`` before ``configure()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from opentelemetry import metrics
+from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, get_logger_provider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.util.types import AttributeValue
+
+from lc_otel._attributes import semconv as sc
+from lc_otel._metrics.events import EventEmitter
+from lc_otel._metrics.instruments import TOKEN_TYPE, Instruments
+from lc_otel._metrics.options import TelemetryOptions
+from lc_otel._tracing import run_outcome as _outcome
+from lc_otel._version import __version__
+
+if TYPE_CHECKING:
+    from lc_otel._attributes.content import Redactor
+    from lc_otel._tracing.run_table import Run
+
+SCOPE: Final = "lc_otel"
+
+MEASURED_OPERATIONS: Final = frozenset(
+    {sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_EXECUTE_TOOL, sc.OP_RETRIEVAL, sc.OP_INVOKE_AGENT}
+)
+INFERENCE_OPERATIONS: Final = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION})
+
+METRIC_ATTRIBUTES: Final = (
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.GEN_AI_REQUEST_MODEL,
+    sc.SERVER_ADDRESS,
+    sc.SERVER_PORT,
+    sc.GEN_AI_AGENT_NAME,
+    sc.GEN_AI_TOOL_NAME,
+)
+"""Start attributes a metric point carries: each has few distinct values (never content or a run id)."""
+
+_INPUT: Final = {TOKEN_TYPE: "input"}
+_OUTPUT: Final = {TOKEN_TYPE: "output"}
+
+Attributes = dict[str, AttributeValue]
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class RunTelemetry:
+    """What a measured run keeps from its start until its end."""
+
+    operation: str
+    attributes: Attributes
+    """The metric attributes known at start."""
+    event_attributes: Attributes | None = None
+    """The span's GenAI start attributes, for the inference details event (``None``: no event)."""
+    system: list[dict[str, Any]] | None = None
+    """System instructions, for the event."""
+    inputs: list[dict[str, Any]] | None = None
+    """Input messages, for the event."""
+
+    @property
+    def model(self) -> bool:
+        """A model call: recorded when its response is read, not when it is popped."""
+        return self.operation in INFERENCE_OPERATIONS
+
+
+def _placeholder(provider: object) -> bool:
+    """Whether ``provider`` is the API's stand-in for a global provider nobody set yet."""
+    return type(provider).__name__ in {"_ProxyMeterProvider", "_ProxyLoggerProvider"}
+
+
+class GenAITelemetry:
+    """The metrics and events of one handler.
+
+    Args:
+        meter_provider: Where metrics go; the global provider when ``None``.
+        logger_provider: Where events go; the global provider when ``None``.
+        options: What to record.
+        redactor: The span content's redactor, so events leak no more than spans.
+        max_length: Characters kept of each captured value.
+    """
+
+    def __init__(
+        self,
+        meter_provider: MeterProvider | None,
+        logger_provider: LoggerProvider | None,
+        options: TelemetryOptions,
+        redactor: Redactor,
+        max_length: int,
+    ) -> None:
+        self._options = options
+        self._metadata_keys = tuple(sc.METADATA_PREFIX + key for key in options.metadata_keys)
+        self._redactor = redactor
+        self._max_length = max_length
+        self.instruments: Instruments | None = None
+        self.events: EventEmitter | None = None
+        self._waiting_meter: object | None = None
+        self._waiting_logger: object | None = None
+        if options.metrics:
+            self._use_meter_provider(meter_provider or metrics.get_meter_provider())
+        if options.emit_events:
+            self._use_logger_provider(logger_provider or get_logger_provider())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to record now or later: the handler may drop this object."""
+        return (
+            self.instruments is None
+            and self.events is None
+            and self._waiting_meter is None
+            and self._waiting_logger is None
+        )
+
+    def _use_meter_provider(self, provider: object) -> None:
+        if _placeholder(provider):
+            self._waiting_meter = provider
+            return
+        self._waiting_meter = None
+        if isinstance(provider, NoOpMeterProvider) or not isinstance(provider, MeterProvider):
+            return
+        meter = provider.get_meter(SCOPE, __version__)
+        if isinstance(meter, metrics.NoOpMeter):  # an SDK provider with OTEL_SDK_DISABLED
+            return
+        self.instruments = Instruments.create(meter)
+
+    def _use_logger_provider(self, provider: object) -> None:
+        if _placeholder(provider):
+            self._waiting_logger = provider
+            return
+        self._waiting_logger = None
+        if isinstance(provider, NoOpLoggerProvider) or not isinstance(provider, LoggerProvider):
+            return
+        self.events = EventEmitter.create(provider, self._redactor, self._max_length)
+
+    def _check_globals(self) -> None:
+        """Pick up a global provider set after the handler was created."""
+        if self._waiting_meter is not None:
+            current = metrics.get_meter_provider()
+            if current is not self._waiting_meter:
+                self._use_meter_provider(current)
+        if self._waiting_logger is not None:
+            current_logger = get_logger_provider()
+            if current_logger is not self._waiting_logger:
+                self._use_logger_provider(current_logger)
+
+    # --- the run lifecycle ----------------------------------------------------------------------------
+
+    def start(self, attributes: Mapping[str, Any]) -> RunTelemetry | None:
+        """Return what to keep for a run starting with the span ``attributes``; ``None`` when not measured."""
+        if self._waiting_meter is not None or self._waiting_logger is not None:
+            self._check_globals()
+        operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
+        if operation not in MEASURED_OPERATIONS:
+            return None
+        events = self.events if operation in INFERENCE_OPERATIONS else None
+        if self.instruments is None and events is None:
+            return None
+        point: Attributes = {}
+        for key in METRIC_ATTRIBUTES:
+            value = attributes.get(key)
+            if value is not None:
+                point[key] = value
+        for key in self._metadata_keys:
+            value = attributes.get(key)
+            if value is not None:
+                point[key] = value
+        run = RunTelemetry(operation, point)
+        if events is not None:
+            run.event_attributes = events.start_attributes(attributes)
+        return run
+
+    def model_inputs(self, run: Run | None, messages: Any, *, chat: bool) -> None:
+        """Keep a model call's prompt for its event (nothing to do when events are off)."""
+        if run is None or run.telemetry is None or run.telemetry.event_attributes is None or self.events is None:
+            return
+        run.telemetry.system, run.telemetry.inputs = self.events.inputs(messages, chat=chat)
+
+    def end(
+        self,
+        run: Run,
+        error: BaseException | None = None,
+        end_attributes: Mapping[str, Any] | None = None,
+        response: Any = None,
+    ) -> None:
+        """Record the metrics of ``run``, which ended with ``error`` (``None``: success).
+
+        A cancelled run is not measured: the caller gave up, and its duration says nothing about the
+        operation. LangGraph control flow (an interrupt) is no failure and gets no ``error.type``.
+
+        Args:
+            run: The run; ``run.telemetry`` is set.
+            error: What it failed with.
+            end_attributes: A model call's end attributes (response model, token usage, streaming figures).
+            response: A model call's response, for the event's output messages.
+        """
+        telemetry = run.telemetry
+        if telemetry is None or (error is not None and _outcome.is_cancellation(error)):
+            return
+        duration = max(0.0, time.monotonic() - run.started)
+        point = telemetry.attributes
+        if end_attributes is not None:
+            response_model = end_attributes.get(sc.GEN_AI_RESPONSE_MODEL)
+            if response_model is not None:
+                point = {**point, sc.GEN_AI_RESPONSE_MODEL: response_model}
+        failed = point
+        if error is not None and not _outcome.is_control_flow(error):
+            failed = {**point, sc.ERROR_TYPE: _outcome.error_type(error)}
+        instruments = self.instruments
+        if instruments is not None:
+            instruments.duration.record(duration, failed)
+            if end_attributes is not None and error is None:
+                self._record_model(instruments, run, point, end_attributes)
+        events = self.events
+        if telemetry.event_attributes is not None and events is not None:
+            events.emit(run, telemetry, error, end_attributes, response)
+
+    @staticmethod
+    def _record_model(instruments: Instruments, run: Run, point: Attributes, end: Mapping[str, Any]) -> None:
+        input_tokens = end.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        if isinstance(input_tokens, int):
+            instruments.token_usage.record(input_tokens, {**point, **_INPUT})
+        output_tokens = end.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if isinstance(output_tokens, int):
+            instruments.token_usage.record(output_tokens, {**point, **_OUTPUT})
+        first_chunk = end.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+        if isinstance(first_chunk, float):
+            instruments.time_to_first_chunk.record(first_chunk, point)
+            # One point per streamed call: the mean time per chunk after the first. A point per chunk, as the
+            # conventions describe it, would cost a few microseconds of SDK work per chunk on the caller's thread.
+            if run.chunk_count > 1:
+                after_first = max(0.0, (time.time_ns() - run.first_chunk_ns) / 1e9)
+                instruments.time_per_output_chunk.record(after_first / (run.chunk_count - 1), point)
+
+
+def telemetry_for(
+    meter_provider: MeterProvider | None,
+    logger_provider: LoggerProvider | None,
+    redactor: Redactor,
+    max_length: int,
+    options: TelemetryOptions | None = None,
+) -> GenAITelemetry | None:
+    """The handler's metrics and events, or ``None`` when there is nothing to record now or later."""
+    telemetry = GenAITelemetry(
+        meter_provider, logger_provider, options or TelemetryOptions.from_env(), redactor, max_length
+    )
+    return None if telemetry.idle else telemetry
+
+
+__all__: Sequence[str] = ("GenAITelemetry", "RunTelemetry", "telemetry_for")

@@ -6,13 +6,18 @@ the exporter: after a failed export it stops trying for a while (spans sent mean
 counted), it silences the exporter's per-batch retry logs, logs one warning per outage and one line when
 the backend is back, and at shutdown it gives up once the exit budget is spent. Ending a span never waits
 for the network: the chain that ends it runs at the same speed whether the backend is up, slow or gone.
+
+Both survive ``fork()`` (gunicorn, celery and uwsgi pre-fork workers): in the child, the SDK empties its
+``BatchSpanProcessor`` queue and restarts its worker, and these reset what they count and lock to match.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
@@ -61,6 +66,20 @@ def _exporting() -> Iterator[None]:
         _inside_export.active = False
 
 
+def _after_fork_in_child(reset: Callable[[], None]) -> None:
+    """Call the bound method ``reset`` in the child after every ``fork()``, for as long as its object lives."""
+    if not hasattr(os, "register_at_fork"):  # Windows: no fork
+        return
+    method = weakref.WeakMethod(reset)
+
+    def after_in_child() -> None:
+        alive = method()
+        if alive is not None:
+            alive()
+
+    os.register_at_fork(after_in_child=after_in_child)
+
+
 class ExportGuard(SpanExporter):
     """Wrap ``exporter``: fail fast while its backend is down, count the spans lost, log once per outage.
 
@@ -93,6 +112,11 @@ class ExportGuard(SpanExporter):
         self.on_batch: Callable[[int], None] | None = None
         """Called with the batch size at the start of every export (the bounded processor's queue count)."""
         _quiet_loggers(exporter)
+        _after_fork_in_child(self._reinit_lock)
+
+    def _reinit_lock(self) -> None:
+        # Another thread (the exporter's) may have held the lock at fork(); in the child nobody will release it.
+        self._lock = threading.Lock()
 
     @property
     def dropped(self) -> int:
@@ -227,6 +251,13 @@ class BoundedBatchProcessor(SpanProcessor):
             max_export_batch_size=batch_size or min(512, max_queue_size),
             export_timeout_millis=export_timeout_millis,
         )
+        # Registered after the BatchSpanProcessor's own handler, so it runs after the SDK emptied the queue.
+        _after_fork_in_child(self._reset_after_fork)
+
+    def _reset_after_fork(self) -> None:
+        """In a forked child: the SDK dropped its queue (the parent exports those spans), so nothing is queued."""
+        self._lock = threading.Lock()
+        self._queued = 0
 
     @property
     def guard(self) -> ExportGuard:

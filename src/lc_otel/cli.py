@@ -1,21 +1,32 @@
 """The ``lc-otel`` command: ``demo`` shows a traced LangChain run, ``traces`` finds spans by tag.
 
-Every failure the user can cause or meet (a bad argument, an unreachable server, an unreadable file) ends
-in one line on stderr and a non-zero exit status, never a traceback.
+Every failure the user can cause or meet (a bad argument, an unreachable or hostile server, an unreadable or
+corrupt file) ends in one line on stderr and a non-zero exit status, never a traceback: 2 for bad arguments,
+1 for everything else. Text that comes from data (span names, server messages, paths) is printed with its
+control characters escaped, so it can neither forge output lines nor send commands to the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Final, NoReturn, TextIO
 
+from lc_otel._cli.http import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
+    check_url,
+    format_size,
+    parse_size,
+)
+from lc_otel._cli.terminal import printable, shorten, write_line
 from lc_otel._cli.traces.file import read_spans_file
-from lc_otel._cli.traces.jaeger_client import DEFAULT_JAEGER_URL, JaegerError, search_jaeger
+from lc_otel._cli.traces.jaeger_client import DEFAULT_JAEGER_URL, JaegerError, Limits, search_jaeger
 from lc_otel._cli.traces.json_out import traces_to_json
 from lc_otel._cli.traces.model import Span
 from lc_otel._cli.traces.query import AttrFilter, Query, parse_duration, search
@@ -33,18 +44,60 @@ LC_OTEL_JAEGER_URL: Final = "LC_OTEL_JAEGER_URL"
 
 class _Parser(argparse.ArgumentParser):
     # argparse prints the whole usage on an error; one line says it better and keeps scripts' logs short.
+    # Its messages quote the arguments as typed ("unrecognized arguments: ..."), so they are escaped too.
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {shorten(message, 400)} (see --help)\n")
+
+
+def _quoted(text: str) -> str:
+    return f"'{shorten(text, 60)}'"
 
 
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    except ValueError:  # also for integers of thousands of digits
+        raise argparse.ArgumentTypeError(f"not a whole number: {_quoted(text)}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be at least 1: {_quoted(text)}")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_duration(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {_quoted(text)}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {_quoted(text)}")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _jaeger_url(text: str) -> str:
+    try:
+        return check_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _endpoint(text: str) -> str:
+    # What configure() accepts: an http(s) URL, or a bare host:port meaning http://host:port.
+    url = text.strip()
+    try:
+        check_url(url if "://" in url else f"http://{url}", example="http://localhost:4317")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("http://http://", "http://")) from None
+    return url
 
 
 def _duration(text: str) -> float:
@@ -75,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "answer, a failing tool) with tracing, and show the trace as a tree. Without an endpoint the spans go "
         "to an OTLP-JSON-lines file (LC_OTEL_EXPORT_FILE, default lc-otel-spans.jsonl).",
     )
-    demo.add_argument("--endpoint", help="export over OTLP to this URL (e.g. http://localhost:4317)")
+    demo.add_argument("--endpoint", type=_endpoint, help="export over OTLP to this URL (e.g. http://localhost:4317)")
     demo.add_argument(
         "--protocol", choices=("grpc", "http/protobuf"), help="OTLP protocol (default: from the endpoint)"
     )
@@ -92,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     source = traces.add_mutually_exclusive_group()
     source.add_argument(
         "--jaeger",
+        type=_jaeger_url,
         metavar="URL",
-        help=f"Jaeger query URL (default: ${LC_OTEL_JAEGER_URL} or {DEFAULT_JAEGER_URL})",
+        help=f"Jaeger query URL (default: ${LC_OTEL_JAEGER_URL} or {DEFAULT_JAEGER_URL}); "
+        "user:password@ in it is sent as Basic authentication",
     )
     source.add_argument("--file", metavar="PATH", help="read an OTLP-JSON-lines file (as `lc-otel demo` writes)")
     traces.add_argument("--service", metavar="S", help="resource service.name")
@@ -121,28 +176,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive_int, default=20, metavar="N", help="at most N traces, newest first (20)"
     )
     traces.add_argument("--json", action="store_true", help="print JSON instead of trees")
+    traces.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"give up on Jaeger (or on a pipe's writer) after this long, overall ({DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    traces.add_argument(
+        "--max-bytes",
+        type=_size,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
+        help=f"largest Jaeger answer, or file line, read: 1048576, 512k, 64M ({format_size(DEFAULT_MAX_BYTES)})",
+    )
     return parser
 
 
+def _say(message: str) -> None:
+    # Escaping is idempotent (escapes are printable), so parts escaped earlier stay as they are.
+    write_line(sys.stderr, f"{PROG}: {printable(message)}")
+
+
 def _fail(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    _say(message)
     return EXIT_FAILURE
 
 
-def _read_file(path: str) -> list[Span] | str:
+def _read_file(path: str, args: argparse.Namespace) -> list[Span] | str:
+    shown = shorten(path)
     try:
-        contents = read_spans_file(path)
+        contents = read_spans_file(path, max_line_bytes=args.max_bytes, pipe_wait=args.timeout)
     except IsADirectoryError:
-        return f"cannot read {path}: it is a directory"
+        return f"cannot read {shown}: it is a directory"
     except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
+        return f"cannot read {shown}: {exc.strerror or exc}"
     for bad in contents.bad_lines[:_MAX_BAD_LINES_SHOWN]:
-        print(f"{PROG}: {path}:{bad.number}: skipped a corrupt line: {bad.reason}", file=sys.stderr)
+        _say(f"{shown}:{bad.number}: skipped a corrupt line: {bad.reason}")
     hidden = len(contents.bad_lines) - _MAX_BAD_LINES_SHOWN
     if hidden > 0:
-        print(f"{PROG}: {path}: skipped {hidden} more corrupt lines", file=sys.stderr)
+        _say(f"{shown}: skipped {hidden} more corrupt lines")
     if contents.lines and len(contents.bad_lines) == contents.lines:
-        return f"{path} holds no OTLP JSON lines ({contents.lines} lines, none readable)"
+        return f"{shown} holds no OTLP JSON lines ({contents.lines} lines, none readable)"
     return contents.spans
 
 
@@ -156,13 +231,19 @@ def _run_traces(args: argparse.Namespace, stdout: TextIO) -> int:
     )
     now_ns = time.time_ns()
     if args.file is not None:
-        spans = _read_file(args.file)
+        spans = _read_file(args.file, args)
         if isinstance(spans, str):
             return _fail(spans)
     else:
-        url = args.jaeger or os.environ.get(LC_OTEL_JAEGER_URL) or DEFAULT_JAEGER_URL
+        url = args.jaeger or os.environ.get(LC_OTEL_JAEGER_URL, "").strip() or DEFAULT_JAEGER_URL
+        if args.jaeger is None:
+            try:
+                check_url(url)
+            except ValueError as exc:
+                _say(f"{LC_OTEL_JAEGER_URL}: {exc}")
+                return EXIT_USAGE
         try:
-            spans = search_jaeger(url, query, now_ns=now_ns)
+            spans = search_jaeger(url, query, now_ns=now_ns, limits=Limits(args.timeout, args.max_bytes))
         except JaegerError as exc:
             return _fail(str(exc))
     result = search(query, spans, now_ns=now_ns)
@@ -172,7 +253,7 @@ def _run_traces(args: argparse.Namespace, stdout: TextIO) -> int:
     elif result.traces:
         write_traces(result.traces, stdout, matched=result.matched)
     if not result.traces:
-        print(f"{PROG}: no matching spans", file=sys.stderr)
+        _say("no matching spans")
     return EXIT_OK
 
 
@@ -198,3 +279,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `lc-otel traces | head`: the reader left; nothing more to say.
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 (the last guard of "never a traceback"; every known case is handled)
+        return _fail(f"internal error, please report it: {type(exc).__name__}: {shorten(str(exc))}")

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import TextIO
 
 from lc_otel._attributes import semconv as sc
+from lc_otel._cli.terminal import shorten, write_text
 from lc_otel._cli.traces.model import STATUS_ERROR, AttrValue, Span
 
 _RESET = "\033[0m"
@@ -20,6 +21,10 @@ _RED = "\033[31m"
 _GREEN = "\033[32m"
 _YELLOW = "\033[33m"
 _CYAN = "\033[36m"
+NAME_LIMIT = 200
+"""Longest span name, service name or status message drawn, in characters (``--json`` has them whole)."""
+MAX_DRAWN_DEPTH = 40
+"""Levels of tree guides drawn; deeper spans say their depth instead of indenting further."""
 
 
 def use_color(stream: TextIO) -> bool:
@@ -47,40 +52,51 @@ class Node:
 
 
 def build_tree(spans: Iterable[Span]) -> list[Node]:
-    """Nest the spans of one trace by parent id; spans whose parent is missing become roots."""
+    """Nest the spans of one trace by parent id; spans whose parent is missing become roots.
+
+    Corrupt data may make parents form a cycle; the spans on a cycle become roots. Linear in the number of
+    spans, whatever the depth.
+    """
     nodes: list[Node] = []
-    by_id: dict[str, Node] = {}
+    index_of: dict[str, int] = {}
     for span in spans:
-        existing = by_id.get(span.span_id)
-        if existing is not None and existing.span == span:
+        first = index_of.get(span.span_id)
+        if first is not None and nodes[first].span == span:
             continue  # the same span delivered twice
-        node = Node(span)
-        nodes.append(node)
-        by_id.setdefault(span.span_id, node)
+        nodes.append(Node(span))
+        index_of.setdefault(span.span_id, len(nodes) - 1)
+    parents = [index_of.get(node.span.parent_id, -1) if node.span.parent_id else -1 for node in nodes]
+    parents = [-1 if parent == index else parent for index, parent in enumerate(parents)]
+    on_cycle = _cycle_members(parents)
     roots: list[Node] = []
-    for node in nodes:
-        parent = by_id.get(node.span.parent_id) if node.span.parent_id else None
-        if parent is None or parent is node or _is_ancestor(node, parent, by_id):
+    for index, node in enumerate(nodes):
+        parent = parents[index]
+        if parent < 0 or index in on_cycle:
             roots.append(node)
         else:
-            parent.children.append(node)
+            nodes[parent].children.append(node)
     for node in nodes:
         node.children.sort(key=_start_key)
     roots.sort(key=_start_key)
     return roots
 
 
-def _is_ancestor(node: Node, candidate: Node, by_id: Mapping[str, Node]) -> bool:
-    # Guards against parent cycles in corrupt data: walking up from the candidate must not reach the node.
-    seen: set[int] = set()
-    current: Node | None = candidate
-    while current is not None and id(current) not in seen:
-        if current is node:
-            return True
-        seen.add(id(current))
-        parent_id = current.span.parent_id
-        current = by_id.get(parent_id) if parent_id else None
-    return False
+def _cycle_members(parents: list[int]) -> set[int]:
+    """The indices that lie on a cycle of parent links (each index has at most one parent, ``-1`` for none)."""
+    state = [0] * len(parents)  # 0: not seen, 1: on the path being walked, 2: done
+    members: set[int] = set()
+    for start in range(len(parents)):
+        path: list[int] = []
+        current = start
+        while current >= 0 and state[current] == 0:
+            state[current] = 1
+            path.append(current)
+            current = parents[current]
+        if current >= 0 and state[current] == 1:  # the walk came back onto itself
+            members.update(path[path.index(current) :])
+        for index in path:
+            state[index] = 2
+    return members
 
 
 def _start_key(node: Node) -> int:
@@ -126,7 +142,7 @@ class _Style:
 
 
 def _line(span: Span, style: _Style, *, matched: bool, parent_service: str | None) -> str:
-    parts = [style(_BOLD, span.name or "(unnamed)")]
+    parts = [style(_BOLD, shorten(span.name, NAME_LIMIT) if span.name else "(unnamed)")]
     if matched:
         parts[0] = style(_YELLOW, "» ") + parts[0]
     parts.append(style(_DIM, format_duration(span.duration_ns)))
@@ -135,12 +151,12 @@ def _line(span: Span, style: _Style, *, matched: bool, parent_service: str | Non
         shown = f"tokens {tokens_in if tokens_in is not None else '?'}→{tokens_out if tokens_out is not None else '?'}"
         parts.append(style(_CYAN, shown))
     if span.status == STATUS_ERROR:
-        message = f"ERROR {span.status_message}".rstrip()
+        message = f"ERROR {shorten(span.status_message)}".rstrip()
         parts.append(style(_RED, message))
     elif span.status == "OK":
         parts.append(style(_GREEN, "OK"))
     if span.service and span.service != parent_service:
-        parts.append(style(_DIM, f"[{span.service}]"))
+        parts.append(style(_DIM, f"[{shorten(span.service, NAME_LIMIT)}]"))
     return "  ".join(parts)
 
 
@@ -148,6 +164,10 @@ def render_trace(
     spans: Iterable[Span], *, color: bool = False, ascii_only: bool = False, matched: Collection[str] = ()
 ) -> list[str]:
     """The lines that draw one trace: a header, then one line per span.
+
+    Every text from the spans is escaped (:func:`~lc_otel._cli.terminal.printable`) and cut to a line, so a
+    span can neither forge lines nor send terminal commands. Deep trees are drawn without recursion; below
+    :data:`MAX_DRAWN_DEPTH` levels the guides stop growing and each line says its depth instead.
 
     Args:
         spans: The spans of one trace.
@@ -164,10 +184,10 @@ def render_trace(
     ends = [s.end_ns for s in all_spans if s.end_ns is not None]
     total = max(ends) - min(starts) if starts and ends else None
     errors = sum(1 for s in all_spans if s.status == STATUS_ERROR)
-    header = [style(_BOLD, f"trace {roots[0].span.trace_id}")]
+    header = [style(_BOLD, f"trace {shorten(roots[0].span.trace_id, NAME_LIMIT)}")]
     service = roots[0].span.service
     if service:
-        header.append(f"service {service}")
+        header.append(f"service {shorten(service, NAME_LIMIT)}")
     header.append(f"{len(all_spans)} span{'s' if len(all_spans) != 1 else ''}")
     header.append(format_duration(total))
     if errors:
@@ -175,18 +195,19 @@ def render_trace(
     lines = ["  ".join(header)]
     branch, last, pipe, blank = ("|- ", "`- ", "|  ", "   ") if ascii_only else ("├─ ", "└─ ", "│  ", "   ")
 
-    def draw(node: Node, prefix: str, is_last: bool, parent_service: str | None) -> None:
-        lines.append(
-            prefix
-            + (last if is_last else branch)
-            + _line(node.span, style, matched=node.span.span_id in matched, parent_service=parent_service)
-        )
-        child_prefix = prefix + (blank if is_last else pipe)
-        for index, child in enumerate(node.children):
-            draw(child, child_prefix, index == len(node.children) - 1, node.span.service)
-
-    for index, root in enumerate(roots):
-        draw(root, "", index == len(roots) - 1, service)
+    # (node, guides before its branch, last among its siblings, its parent's service, depth)
+    stack: list[tuple[Node, str, bool, str | None, int]] = [
+        (root, "", index == len(roots) - 1, service, 0) for index, root in reversed(list(enumerate(roots)))
+    ]
+    while stack:
+        node, prefix, is_last, parent_service, depth = stack.pop()
+        deep = f"(depth {depth}) " if depth >= MAX_DRAWN_DEPTH else ""
+        line = _line(node.span, style, matched=node.span.span_id in matched, parent_service=parent_service)
+        lines.append(prefix + (last if is_last else branch) + deep + line)
+        child_prefix = prefix + (blank if is_last else pipe) if depth < MAX_DRAWN_DEPTH else prefix
+        count = len(node.children)
+        for index in range(count - 1, -1, -1):
+            stack.append((node.children[index], child_prefix, index == count - 1, node.span.service, depth + 1))
     return lines
 
 
@@ -220,4 +241,4 @@ def write_traces(
         text = "\n".join(lines) + "\n"
         if ascii_only:
             text = text.replace("→", "->").replace("» ", "> ")
-        stream.write(text)
+        write_text(stream, text)

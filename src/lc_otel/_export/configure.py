@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
+from lc_otel._export.metrics_setup import configure_metrics_and_events
 from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._settings import env_bool, env_number
@@ -283,6 +284,16 @@ def configure(
     """
     global _configured  # noqa: PLW0603 - one provider per process, like OpenTelemetry's own global
     try:
+        # Metrics (and GenAI events) next to the spans, once per process; an application's own providers stay.
+        configure_metrics_and_events(
+            service_name,
+            endpoint,
+            protocol,
+            headers,
+            export_file=export_file,
+            resource_attributes=resource_attributes,
+            timeout=timeout,
+        )
         with _lock:
             current = trace.get_tracer_provider()
             if _configured is not None and not force:

@@ -7,11 +7,17 @@ tags and metadata that Jaeger's tag search finds, and token usage.
 
 from typing import TYPE_CHECKING, Any
 
-from lc_otel._export.configure import configure
-from lc_otel._instrument import instrument, suppress_tracing, uninstrument
-from lc_otel._token_usage import token_usage
-from lc_otel._version import __version__
-from lc_otel.handler import OpenTelemetryCallbackHandler
+from lc_otel._export.sdk_env import check_sdk_variables
+
+# Before anything imports the OpenTelemetry SDK: it parses the span-limit variables at import and raises on a
+# bad value, which would make `import lc_otel` raise in the host application.
+check_sdk_variables()
+
+from lc_otel._export.configure import configure  # noqa: E402
+from lc_otel._instrument import instrument, suppress_tracing, uninstrument  # noqa: E402
+from lc_otel._token_usage import token_usage  # noqa: E402
+from lc_otel._version import __version__  # noqa: E402
+from lc_otel.handler import OpenTelemetryCallbackHandler  # noqa: E402
 
 if TYPE_CHECKING:
     from lc_otel.instrumentor import LangChainInstrumentor

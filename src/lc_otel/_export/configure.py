@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import Final, Literal
@@ -23,6 +24,7 @@ from opentelemetry.util.types import AttributeValue
 
 from lc_otel._export.metrics_setup import configure_metrics_and_events
 from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
+from lc_otel._export.sdk_env import check_exporter_variables, check_sdk_variables
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._settings import env_bool, env_number
 
@@ -69,6 +71,18 @@ DEFAULT_SERVICE_NAME: Final = "langchain-app"
 _TRACES_PATH: Final = "/v1/traces"
 _GRPC_PORT: Final = 4317
 _PROTOCOLS: Final[tuple[Protocol, ...]] = ("grpc", "http/protobuf")
+# Everything up to the last "@" before the path: a URL's user and password (greedy, so a password holding
+# an unescaped "@" or "/" is removed whole; a path holding "@" loses a little too much, never too little).
+_USERINFO: Final = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?[^\s]*@")
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with its ``user:password@`` part removed, for log records and messages.
+
+    >>> without_userinfo("https://user:secret@collector.example:4318/v1/traces")
+    'https://collector.example:4318/v1/traces'
+    """
+    return _USERINFO.sub(lambda match: match.group("scheme") or "", url, count=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +96,10 @@ class ExportTarget:
 
     @property
     def description(self) -> str:
-        """The endpoint URL or the file path, for log records."""
-        return self.endpoint or self.path or "?"
+        """The endpoint URL (without its userinfo: never log a password) or the file path, for log records."""
+        if self.endpoint:
+            return without_userinfo(self.endpoint)
+        return self.path or "?"
 
 
 def _env(name: str) -> str | None:
@@ -107,7 +123,7 @@ def _valid_url(value: str, source: str) -> str | None:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
-        logger.warning("lc_otel: %s=%r is not an http(s) URL; ignoring it", source, value)
+        logger.warning("lc_otel: %s=%r is not an http(s) URL; ignoring it", source, without_userinfo(value))
         return None
     return url
 
@@ -179,7 +195,11 @@ def resolve_target(
 
 
 def otlp_exporter(target: ExportTarget, timeout: float) -> SpanExporter:
-    """The OTLP exporter for an endpoint target (gRPC or HTTP/protobuf), with its headers."""
+    """The OTLP exporter for an endpoint target (gRPC or HTTP/protobuf), with its headers.
+
+    ``OTEL_EXPORTER_OTLP_*`` variables the exporter would raise on are dropped first (one warning each).
+    """
+    check_exporter_variables()
     if target.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
@@ -259,7 +279,7 @@ def configure(
     Creates an SDK ``TracerProvider`` with a Resource (``service.name`` and ``OTEL_RESOURCE_ATTRIBUTES``), a
     bounded batch processor and an OTLP exporter over gRPC or HTTP/protobuf, and installs it as the global
     provider. With no endpoint configured anywhere the spans go to a local OTLP-JSON-lines file instead
-    (``LC_OTEL_EXPORT_FILE``, default ``lc-otel-spans.jsonl``; needs the ``lc-otel[file]`` extra). Spans are
+    (``LC_OTEL_EXPORT_FILE``, default ``lc-otel-spans.jsonl``). Spans are
     flushed at interpreter exit; an unreachable backend delays that by at most ``LC_OTEL_SHUTDOWN_TIMEOUT``.
 
     If the application already installed its own provider, it is left alone and returned; with
@@ -284,6 +304,7 @@ def configure(
     """
     global _configured  # noqa: PLW0603 - one provider per process, like OpenTelemetry's own global
     try:
+        check_sdk_variables()  # set since lc_otel was imported? TracerProvider() reads them again
         # Metrics (and GenAI events) next to the spans, once per process; an application's own providers stay.
         configure_metrics_and_events(
             service_name,

@@ -3,7 +3,7 @@
 #
 #   scripts/with-backend.sh .venv/bin/python -m pytest
 #
-# Phoenix lives in its own cached venv (.ci/.phoenix, installed with uv from .ci/.uv), never in the
+# Phoenix lives in its own cached venv (.ci/.phoenix, installed with scripts/uv.sh), never in the
 # project's .venv: it pulls in about 150 distributions. It listens on 127.0.0.1 only: OTLP/gRPC on
 # $LC_OTEL_IT_GRPC_PORT (4317), OTLP/HTTP plus its REST API on $LC_OTEL_IT_HTTP_PORT (4318), with a fresh
 # database per run (other free ports when those are taken). The tests find it through the variables exported
@@ -17,9 +17,7 @@ cd "$(dirname "$0")/.."
 PHOENIX_VERSION="${LC_OTEL_PHOENIX_VERSION:-20.26.1}"
 GRPC_PORT="${LC_OTEL_IT_GRPC_PORT:-4317}"
 HTTP_PORT="${LC_OTEL_IT_HTTP_PORT:-4318}"
-UV_HOME=.ci/.uv
 PHOENIX_HOME=.ci/.phoenix
-export UV_CACHE_DIR="${UV_CACHE_DIR:-$PWD/.ci/.cache/uv}"
 
 log() { printf '[with-backend] %s\n' "$*" >&2; }
 started=$(date +%s.%N)
@@ -34,11 +32,10 @@ install_phoenix() {
     # Idempotent: a complete install leaves a stamp naming the version, so a half-done one is redone.
     local stamp="$PHOENIX_HOME/.installed-$PHOENIX_VERSION"
     [ -f "$stamp" ] && return 0
-    [ -x "$UV_HOME/bin/uv" ] || { python3 -m venv "$UV_HOME" && "$UV_HOME/bin/pip" install -q uv; }
-    [ -x "$PHOENIX_HOME/bin/python" ] || "$UV_HOME/bin/uv" venv -q --python "$(command -v python3)" "$PHOENIX_HOME"
+    [ -x "$PHOENIX_HOME/bin/python" ] || scripts/uv.sh venv -q --python "$(command -v python3)" "$PHOENIX_HOME"
     # Compiled bytecode: this machine does not write .pyc files, and each Phoenix start (this script and the
     # fault tests start it three times) would compile its imports again (16 s instead of 10).
-    "$UV_HOME/bin/uv" pip install -q --compile-bytecode --python "$PHOENIX_HOME/bin/python" \
+    scripts/uv.sh pip install -q --compile-bytecode --python "$PHOENIX_HOME/bin/python" \
         "arize-phoenix==$PHOENIX_VERSION"
     touch "$stamp"
 }

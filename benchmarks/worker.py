@@ -201,11 +201,11 @@ def _start_pair(handler: BaseCallbackHandler) -> None:
     root = uuid.uuid4()
     handler.on_chain_start(None, {"question": "q"}, run_id=root, parent_run_id=None, name="agent")
     handler.on_chat_model_start(
-        {"name": "BenchChatModel"},
+        {"name": "FakeChatModel"},
         [[]],
         run_id=uuid.uuid4(),
         parent_run_id=root,
-        name="BenchChatModel",
+        name="FakeChatModel",
         metadata={"ls_provider": "fake", "ls_model_name": "bench-model-1"},
         invocation_params={"model": "bench-model-1"},
     )

@@ -1,4 +1,4 @@
-"""The four measured workloads, built from LangChain's own fake chat model.
+"""The measured workloads, built on lc_otel.testing's fake chat model.
 
 Each workload runs ``n`` invocations with a given ``RunnableConfig`` (which carries the callbacks under test).
 An invocation is one ``invoke``/``stream`` of the chain, or one of the concurrent ``ainvoke`` calls.
@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from operator import itemgetter
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.documents import Document
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, RunnableParallel
 from langchain_core.tools import tool
+
+from lc_otel.testing import FakeChatModel, reply
 
 STREAM_TOKENS: Final = 200
 """``on_llm_new_token`` events per streamed invocation: 199 one-character chunks and the usage chunk."""
@@ -33,73 +30,16 @@ CONCURRENCY: Final = 500
 _MODEL: Final = "bench-model-1"
 
 
-def _usage() -> UsageMetadata:
-    return cast(
-        "UsageMetadata", {"input_tokens": 12, "output_tokens": STREAM_TOKENS, "total_tokens": 12 + STREAM_TOKENS}
-    )
-
-
-_RESPONSE_METADATA: Final = {"model_name": _MODEL, "finish_reason": "stop"}
-
-
-class BenchChatModel(FakeListChatModel):
-    """LangChain's ``FakeListChatModel``, answering the way a provider integration does.
+def _model(tokens: int = STREAM_TOKENS) -> FakeChatModel:
+    """lc_otel.testing's fake chat model, answering the way a provider integration does.
 
     Replies carry usage, the response model and a finish reason (so the tracer's response path does real
     work), the async path answers on the event loop instead of hopping to a thread (so 500 concurrent calls
-    measure callbacks, not a thread pool), and a stream ends with a usage chunk, like ``stream_usage=True``.
+    measure callbacks, not a thread pool), and a stream sends one chunk per character and ends with a usage
+    chunk, like ``stream_usage=True``.
     """
-
-    model_name: str = _MODEL
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = self._call(messages, stop=stop, **kwargs)
-        message = AIMessage(content=text, usage_metadata=_usage(), response_metadata=dict(_RESPONSE_METADATA))
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._generate(messages, stop=stop, **kwargs)
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
-            chunk.message.chunk_position = None
-            yield chunk
-        last = AIMessageChunk(
-            content="", usage_metadata=_usage(), response_metadata=dict(_RESPONSE_METADATA), chunk_position="last"
-        )
-        yield ChatGenerationChunk(message=last)
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in self._stream(messages, stop=stop, **kwargs):
-            yield chunk
-
-
-def _model(tokens: int = STREAM_TOKENS) -> BenchChatModel:
-    return BenchChatModel(responses=["x" * (tokens - 1)])
+    answer = reply("x" * (tokens - 1), input_tokens=12, output_tokens=STREAM_TOKENS)
+    return FakeChatModel(responses=[answer], model=_MODEL, response_id=None, chunk_by="character")
 
 
 def _prompt() -> ChatPromptTemplate:

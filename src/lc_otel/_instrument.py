@@ -94,6 +94,8 @@ def instrument(
                 "(the process-wide handler keeps those of the first call)"
             )
         _handler.enabled = True
+        # Creating the handler did this; switching an existing one back on after lc_otel.testing.reset() must too.
+        propagation.install_by_default()
         return _handler
 
 
@@ -107,6 +109,11 @@ def uninstrument() -> None:
 def is_instrumented() -> bool:
     """Whether :func:`instrument` is in force (outside any :func:`suppress_tracing` block)."""
     return _handler is not None and _handler.enabled
+
+
+def process_handler() -> OpenTelemetryCallbackHandler | None:
+    """The process-wide handler, once :func:`instrument` made it (switched on or off)."""
+    return _handler
 
 
 @contextmanager

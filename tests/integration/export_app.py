@@ -14,14 +14,14 @@ from langchain_core.runnables import RunnableLambda
 
 from lc_otel._export.configure import configure
 from lc_otel._instrument import instrument
-from tests.support.models import UsageChatModel, reply
+from lc_otel.testing import FakeChatModel, reply
 
 
 def main(marker: str, endpoint: str, protocol: str) -> None:
     configure(service_name="lc-otel-e2e", endpoint=endpoint, protocol=protocol)
     instrument()
     prepare = RunnableLambda(lambda question: [HumanMessage(question)]).with_config(run_name="prepare")
-    model = UsageChatModel(responses=[reply("Blue.", input_tokens=11, output_tokens=7)])
+    model = FakeChatModel(responses=[reply("Blue.", input_tokens=11, output_tokens=7)])
     chain = (prepare | model | StrOutputParser()).with_config(
         run_name="e2e_chain",
         tags=["production", "e2e"],

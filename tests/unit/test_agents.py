@@ -22,8 +22,8 @@ from opentelemetry.trace import SpanKind
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
-from tests.support.models import UsageChatModel, reply
-from tests.support.spans import by_name, parent_id, shape, span_id, trees
+from lc_otel.testing import FakeChatModel, assert_span_trees, find_span, reply
+from tests.support.spans import parent_id, span_id
 
 
 @tool
@@ -32,8 +32,8 @@ def add_one(a: int) -> int:
     return a + 1
 
 
-def scripted_model() -> UsageChatModel:
-    return UsageChatModel(
+def scripted_model() -> FakeChatModel:
+    return FakeChatModel(
         responses=[
             reply(
                 "", input_tokens=20, output_tokens=5, tool_calls=[{"name": "add_one", "args": {"a": 1}, "id": "call-1"}]
@@ -54,8 +54,8 @@ def test_create_agent_gives_an_invoke_agent_tree(
     agent.invoke({"messages": [HumanMessage("1+1?")]}, {"callbacks": [handler]})
 
     spans = exporter.get_finished_spans()
-    (tree,) = trees(spans)
-    assert shape(tree) == shape(
+    assert_span_trees(
+        spans,
         (
             "invoke_agent adder",
             [
@@ -63,9 +63,9 @@ def test_create_agent_gives_an_invoke_agent_tree(
                 ("tools", [("execute_tool add_one", [])]),
                 ("model", [("chat fake-model-1", [])]),
             ],
-        )
+        ),
     )
-    root = by_name(spans, "invoke_agent adder")
+    root = find_span(spans, "invoke_agent adder")
     assert root.kind is SpanKind.INTERNAL
     assert attributes(root)["gen_ai.operation.name"] == "invoke_agent"
     assert attributes(root)["gen_ai.agent.name"] == "adder"
@@ -74,7 +74,7 @@ def test_create_agent_gives_an_invoke_agent_tree(
         11,
     )
     assert attributes(root)["langchain.usage.total_tokens"] == 61
-    tool_span = by_name(spans, "execute_tool add_one")
+    tool_span = find_span(spans, "execute_tool add_one")
     assert tool_span.kind is SpanKind.INTERNAL
     assert {k: v for k, v in attributes(tool_span).items() if k.startswith("gen_ai.")} == {
         "gen_ai.operation.name": "execute_tool",
@@ -91,7 +91,7 @@ def test_create_agent_gives_an_invoke_agent_tree(
 def test_a_subagent_called_as_a_tool_gets_its_own_agent_span(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
 ) -> None:
-    inner = create_agent(UsageChatModel(responses=[reply("inner done")]), tools=[], name="researcher")
+    inner = create_agent(FakeChatModel(responses=[reply("inner done")]), tools=[], name="researcher")
 
     @tool
     def research(question: str) -> str:
@@ -99,7 +99,7 @@ def test_a_subagent_called_as_a_tool_gets_its_own_agent_span(
         result = inner.invoke({"messages": [HumanMessage(question)]})
         return str(result["messages"][-1].content)
 
-    outer_model = UsageChatModel(
+    outer_model = FakeChatModel(
         responses=[
             reply("", tool_calls=[{"name": "research", "args": {"question": "why?"}, "id": "call-r"}]),
             reply("done"),
@@ -110,9 +110,9 @@ def test_a_subagent_called_as_a_tool_gets_its_own_agent_span(
     )
 
     spans = exporter.get_finished_spans()
-    planner = by_name(spans, "invoke_agent planner")
-    researcher = by_name(spans, "invoke_agent researcher")
-    tool_span = by_name(spans, "execute_tool research")
+    planner = find_span(spans, "invoke_agent planner")
+    researcher = find_span(spans, "invoke_agent researcher")
+    tool_span = find_span(spans, "execute_tool research")
     assert parent_id(researcher) == span_id(tool_span)
     assert attributes(researcher)["gen_ai.agent.name"] == "researcher"
     assert parent_id(planner) is None
@@ -133,14 +133,14 @@ def test_legacy_agent_executor_gives_invoke_agent_with_action_events(
 
     name = run_name or "AgentExecutor"
     spans = exporter.get_finished_spans()
-    agent = by_name(spans, f"invoke_agent {name}")
+    agent = find_span(spans, f"invoke_agent {name}")
     assert attributes(agent)["gen_ai.agent.name"] == name
     assert attributes(agent)["langchain.usage.total_tokens"] == 61
     assert [(e.name, dict(e.attributes or {})) for e in agent.events] == [
         ("langchain.agent.action", {"gen_ai.tool.name": "add_one"}),
         ("langchain.agent.finish", {}),
     ]
-    assert parent_id(by_name(spans, "execute_tool add_one")) == span_id(agent)
+    assert parent_id(find_span(spans, "execute_tool add_one")) == span_id(agent)
 
 
 def test_agent_events_carry_logs_only_with_content_capture(
@@ -153,7 +153,7 @@ def test_agent_events_carry_logs_only_with_content_capture(
     executor = AgentExecutor(agent=create_tool_calling_agent(scripted_model(), [add_one], prompt), tools=[add_one])
     executor.invoke({"input": "1+1?"}, {"callbacks": [handler]})
 
-    agent = by_name(exporter.get_finished_spans(), "invoke_agent AgentExecutor")
+    agent = find_span(exporter.get_finished_spans(), "invoke_agent AgentExecutor")
     action, finish = agent.events
     assert "add_one" in str((action.attributes or {})["langchain.agent.log"])
     assert "The answer is 2" in str((finish.attributes or {})["langchain.output"])
@@ -191,8 +191,8 @@ def test_custom_events_land_on_the_dispatching_run(
     chain.invoke("x", {"callbacks": [handler]})
 
     spans = exporter.get_finished_spans()
-    assert by_name(spans, "first").events == ()
-    (event,) = by_name(spans, "second").events
+    assert find_span(spans, "first").events == ()
+    (event,) = find_span(spans, "second").events
     assert event.name == "langchain.custom_event"
     assert dict(event.attributes or {}) == {"langchain.custom_event.name": "progress"}
 

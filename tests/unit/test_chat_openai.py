@@ -15,8 +15,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
 from lc_otel._token_usage import token_usage
+from lc_otel.testing import find_span
 from tests.support.openai_server import OpenAIServer, openai_usage
-from tests.support.spans import by_name, parent_id, span_id
+from tests.support.spans import parent_id, span_id
 
 # Recognisable, and shaped like a real key so that only the handler's care keeps it out of the spans.
 API_KEY = "sk-lcotel-SECRET-0123456789abcdefABCDEF"
@@ -44,7 +45,7 @@ def chat(server: OpenAIServer, **kwargs: object) -> ChatOpenAI:
 
 
 def chat_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    return by_name(exporter.get_finished_spans(), "chat gpt-test")
+    return find_span(exporter.get_finished_spans(), "chat gpt-test")
 
 
 def test_invoke_records_the_servers_model_id_and_exact_usage(
@@ -118,8 +119,8 @@ async def test_async_stream_in_a_chain_counts_and_nests(
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens, usage.calls) == (11, 2, 13, 1)
     assert set(usage.by_model) == {"gpt-test-2025-01-01"}
     spans = exporter.get_finished_spans()
-    root = by_name(spans, "RunnableSequence")
-    span = by_name(spans, "chat gpt-test")
+    root = find_span(spans, "RunnableSequence")
+    span = find_span(spans, "chat gpt-test")
     assert parent_id(span) == span_id(root)
     root_attributes = dict(root.attributes or {})
     assert root_attributes["langchain.usage.input_tokens"] == 11
@@ -177,7 +178,7 @@ def test_the_api_key_is_never_exported_even_with_everything_captured(
     dumped = json.dumps([json.loads(s.to_json()) for s in spans])
     assert "SECRET-0123456789" not in dumped
     # ... while the content really was captured, so the check above is meaningful.
-    attributes = dict(by_name(spans, "chat gpt-test").attributes or {})
+    attributes = dict(find_span(spans, "chat gpt-test").attributes or {})
     assert json.loads(str(attributes["gen_ai.input.messages"])) == [
         {"role": "user", "parts": [{"type": "text", "content": "hi"}]}
     ]

@@ -17,8 +17,7 @@ from pydantic import SecretStr
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._attributes.content import REDACTED, Redactor, dump
 from lc_otel._settings import Settings
-from tests.support.models import UsageChatModel, reply
-from tests.support.spans import by_name
+from lc_otel.testing import FakeChatModel, find_span, reply
 
 CONTENT_KEYS = {
     "gen_ai.input.messages",
@@ -33,7 +32,7 @@ def run_chain(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter, question: str = "What is 2+2?"
 ) -> list[ReadableSpan]:
     prompt = ChatPromptTemplate.from_messages([("system", "You are terse."), ("human", "{q}")])
-    (prompt | UsageChatModel(responses=[reply("4")])).invoke({"q": question}, {"callbacks": [handler]})
+    (prompt | FakeChatModel(responses=[reply("4")])).invoke({"q": question}, {"callbacks": [handler]})
     return list(exporter.get_finished_spans())
 
 
@@ -89,7 +88,7 @@ def test_model_messages_in_the_conventions_shape(provider: TracerProvider, expor
             content=[{"type": "text", "text": "and this?"}, {"type": "image", "url": "https://example.com/x.png"}]
         ),
     ]
-    UsageChatModel(responses=[reply("It is 3.")]).invoke(history, {"callbacks": [handler]})
+    FakeChatModel(responses=[reply("It is 3.")]).invoke(history, {"callbacks": [handler]})
 
     attributes = dict(exporter.get_finished_spans()[0].attributes or {})
     assert json.loads(str(attributes["gen_ai.system_instructions"])) == [{"type": "text", "content": "Use tools."}]
@@ -116,7 +115,7 @@ def test_model_messages_in_the_conventions_shape(provider: TracerProvider, expor
 
 def test_streamed_output_is_an_assistant_message(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings(capture_content=True))
-    list(UsageChatModel(responses=[reply("Hello world")]).stream("hi", {"callbacks": [handler]}))
+    list(FakeChatModel(responses=[reply("Hello world")]).stream("hi", {"callbacks": [handler]}))
 
     output = json.loads(str((exporter.get_finished_spans()[0].attributes or {})["gen_ai.output.messages"]))
     assert output == [
@@ -219,7 +218,7 @@ def test_a_secret_straddling_the_cut_is_not_half_exported() -> None:
 def test_secrets_in_model_messages_are_redacted(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings(capture_content=True))
     key = "sk-live-0123456789abcdefghij"
-    UsageChatModel(responses=[reply(f"your key is {key}")]).invoke(f"remember {key}", {"callbacks": [handler]})
+    FakeChatModel(responses=[reply(f"your key is {key}")]).invoke(f"remember {key}", {"callbacks": [handler]})
 
     dumped = json.dumps([json.loads(s.to_json()) for s in exporter.get_finished_spans()])
     assert key not in dumped
@@ -229,6 +228,6 @@ def test_secrets_in_model_messages_are_redacted(provider: TracerProvider, export
 def test_chain_input_and_output_are_captured(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings(capture_content=True))
     spans = run_chain(handler, exporter)
-    sequence = by_name(spans, "RunnableSequence")
+    sequence = find_span(spans, "RunnableSequence")
     assert json.loads(str((sequence.attributes or {})["langchain.input"])) == {"q": "What is 2+2?"}
     assert "4" in str((sequence.attributes or {})["langchain.output"])

@@ -26,8 +26,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._propagation import install as propagation
-from tests.support.models import UsageChatModel, reply
-from tests.support.spans import by_name, parent_id, span_id, trace_id
+from lc_otel.testing import FakeChatModel, find_span, reply
+from tests.support.spans import parent_id, span_id, trace_id
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +66,8 @@ def test_user_span_in_a_tool_is_a_child_of_the_tool_span(
         assert trace.get_current_span() is app
 
     spans = exporter.get_finished_spans()
-    assert parent_name(spans, by_name(spans, "user.lookup")) == "execute_tool lookup"
-    assert parent_name(spans, by_name(spans, "execute_tool lookup")) == "app"
+    assert parent_name(spans, find_span(spans, "user.lookup")) == "execute_tool lookup"
+    assert parent_name(spans, find_span(spans, "execute_tool lookup")) == "app"
     assert len({trace_id(s) for s in spans}) == 1
 
 
@@ -199,8 +199,8 @@ def test_user_span_in_a_langgraph_node(
     assert result == {"text": "hi!"}
 
     spans = exporter.get_finished_spans()
-    assert parent_name(spans, by_name(spans, "user.clean")) == "clean"
-    assert parent_name(spans, by_name(spans, "user.annotate")) == "annotate"
+    assert parent_name(spans, find_span(spans, "user.clean")) == "clean"
+    assert parent_name(spans, find_span(spans, "user.annotate")) == "annotate"
 
 
 def test_model_call_nests_the_provider_sdk_span(
@@ -208,7 +208,7 @@ def test_model_call_nests_the_provider_sdk_span(
 ) -> None:
     """What an instrumented SDK does inside ``_generate`` / ``_stream`` lands under the chat span."""
 
-    class TracedModel(UsageChatModel):
+    class TracedModel(FakeChatModel):
         def _generate(self, *args: Any, **kwargs: Any) -> Any:
             with tracer.start_as_current_span("sdk.call"):
                 return super()._generate(*args, **kwargs)
@@ -224,8 +224,8 @@ def test_model_call_nests_the_provider_sdk_span(
         assert trace.get_current_span() is app
 
     spans = exporter.get_finished_spans()
-    assert parent_name(spans, by_name(spans, "sdk.call")) == "chat fake-model-1"
-    assert parent_name(spans, by_name(spans, "sdk.stream")) == "chat fake-model-1"
+    assert parent_name(spans, find_span(spans, "sdk.call")) == "chat fake-model-1"
+    assert parent_name(spans, find_span(spans, "sdk.stream")) == "chat fake-model-1"
     chats = [s for s in spans if s.name == "chat fake-model-1"]
     assert {parent_name(spans, s) for s in chats} == {"app"}
 
@@ -270,7 +270,7 @@ async def test_concurrent_async_runs_keep_their_own_spans(
 
     spans = exporter.get_finished_spans()
     for x in range(10):
-        user = by_name(spans, f"user.{x}")
+        user = find_span(spans, f"user.{x}")
         step = next(s for s in spans if span_id(s) == parent_id(user))
         assert step.name == "work"
         assert parent_name(spans, step) == f"request.{x}"

@@ -21,8 +21,8 @@ from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
 from lc_otel._tracing import handler_registry as _owners
-from tests.support.models import UsageChatModel, reply
-from tests.support.spans import by_name, parent_id, span_id
+from lc_otel.testing import FakeChatModel, find_span, reply
+from tests.support.spans import parent_id, span_id
 
 _ORIGINAL_SET_CONFIG = lc_config.__dict__["_set_config_context"]
 _ORIGINAL_GENERATE = BaseChatModel.__dict__["_generate_with_cache"]
@@ -47,7 +47,7 @@ def nests(provider: TracerProvider, exporter: InMemorySpanExporter, handler: Ope
     exporter.clear()
     RunnableLambda(step).invoke(1, {"callbacks": [handler]})
     spans = exporter.get_finished_spans()
-    return parent_id(by_name(spans, "user.step")) == span_id(by_name(spans, "step"))
+    return parent_id(find_span(spans, "user.step")) == span_id(find_span(spans, "step"))
 
 
 def test_install_is_idempotent_and_uninstall_restores_the_originals() -> None:
@@ -133,7 +133,7 @@ def test_a_failing_lookup_falls_back_to_the_original_behaviour(
 ) -> None:
     handler = _BrokenLookup(provider, settings=Settings())
     propagation.install()
-    model = UsageChatModel(responses=[reply("fine")])
+    model = FakeChatModel(responses=[reply("fine")])
     for _ in range(3):
         assert RunnableLambda(lambda x: x + 1).invoke(1, {"callbacks": [handler]}) == 2
         assert model.invoke("hi", {"callbacks": [handler]}).content == "fine"
@@ -156,7 +156,7 @@ def test_a_broken_handler_does_not_hide_another_handlers_span(
     propagation.install()
     tracer = provider.get_tracer("user")
 
-    class Calling(UsageChatModel):
+    class Calling(FakeChatModel):
         def _stream(self, *args: Any, **kwargs: Any) -> Any:
             with tracer.start_as_current_span("user.http"):  # what an instrumented HTTP client would do
                 yield from super()._stream(*args, **kwargs)
@@ -164,7 +164,7 @@ def test_a_broken_handler_does_not_hide_another_handlers_span(
     chunks = Calling(responses=[reply("a b")]).stream("hi", {"callbacks": [handler]})
     assert "".join(str(c.content) for c in chunks) == "a b"
     spans = exporter.get_finished_spans()
-    assert parent_id(by_name(spans, "user.http")) == span_id(by_name(spans, "chat fake-model-1"))
+    assert parent_id(find_span(spans, "user.http")) == span_id(find_span(spans, "chat fake-model-1"))
     assert broken.open_runs == 0
 
 
@@ -177,7 +177,7 @@ def test_user_exceptions_pass_through_unchanged(handler: OpenTelemetryCallbackHa
     with pytest.raises(KeyError, match="mine"):
         RunnableLambda(fail).invoke(1, {"callbacks": [handler]})
 
-    class Failing(UsageChatModel):
+    class Failing(FakeChatModel):
         def _generate(self, *args: Any, **kwargs: Any) -> Any:
             raise ValueError("model down")
 
@@ -193,7 +193,7 @@ def test_a_run_id_the_caller_chose_is_kept(
 ) -> None:
     propagation.install()
     chosen = UUID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
-    list(UsageChatModel(responses=[reply("a b")]).stream("hi", {"callbacks": [handler], "run_id": chosen}))
+    list(FakeChatModel(responses=[reply("a b")]).stream("hi", {"callbacks": [handler], "run_id": chosen}))
     (chat,) = exporter.get_finished_spans()
     assert chat.attributes is not None
     assert chat.attributes["langchain.run.id"] == str(chosen)

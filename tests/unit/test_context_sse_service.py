@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._propagation import install as propagation
-from tests.support.models import UsageChatModel, reply
+from lc_otel.testing import FakeChatModel, reply
 from tests.support.openai_server import OpenAIServer, openai_usage
 from tests.support.spans import parent_id, span_id, trace_id
 from tests.unit.test_context_httpx import http_instrumentor
@@ -214,7 +214,7 @@ async def test_twenty_concurrent_clients_get_twenty_separate_traces(
     assert len(openai_server.requests) == 20
 
 
-class _FailingMidStream(UsageChatModel):
+class _FailingMidStream(FakeChatModel):
     async def _astream(
         self,
         messages: list[BaseMessage],
@@ -226,7 +226,7 @@ class _FailingMidStream(UsageChatModel):
         raise ConnectionError("upstream reset")
 
 
-class _Slow(UsageChatModel):
+class _Slow(FakeChatModel):
     async def _astream(
         self,
         messages: list[BaseMessage],

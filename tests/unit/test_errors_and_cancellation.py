@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
-from tests.support.spans import by_name, shape, trees
+from lc_otel.testing import assert_span_trees, find_span
 
 
 class LookupFailedError(Exception):
@@ -51,16 +51,16 @@ def test_a_nested_tool_error_marks_the_path_not_the_siblings(
         "RunnableParallel<good,bad>",
         [("good", [("execute_tool echo", [])]), ("bad", [("execute_tool lookup", [])])],
     )
-    assert [shape(t) for t in trees(spans)] == [shape(expected)]
+    assert_span_trees(spans, expected, ordered=False)
     failed = {s.name for s in spans if s.status.status_code is StatusCode.ERROR}
     assert failed == {"execute_tool lookup", "bad", "RunnableParallel<good,bad>"}
-    tool_span = by_name(spans, "execute_tool lookup")
+    tool_span = find_span(spans, "execute_tool lookup")
     assert tool_span.status.description == "LookupFailedError: no data for Paris"
     assert tool_span.attributes is not None
     assert tool_span.attributes["error.type"] == f"{__name__}.LookupFailedError"
     assert [e.name for e in tool_span.events] == ["exception"]
     assert tool_span.events[0].attributes["exception.message"] == "no data for Paris"
-    assert by_name(spans, "good").status.status_code is StatusCode.UNSET
+    assert find_span(spans, "good").status.status_code is StatusCode.UNSET
     assert handler.open_runs == 0
 
 
@@ -99,11 +99,11 @@ async def test_cancelled_task_ends_every_span_marked_cancelled(
     spans = exporter.get_finished_spans()
     assert sorted(s.name for s in spans) == ["RunnableSequence", "chat", "prepare"]
     for name in ("RunnableSequence", "chat"):
-        span = by_name(spans, name)
+        span = find_span(spans, name)
         assert span.attributes is not None
         assert span.attributes["langchain.run.cancelled"] is True
         assert span.status.status_code is StatusCode.UNSET
-    assert by_name(spans, "prepare").status.status_code is StatusCode.UNSET
+    assert find_span(spans, "prepare").status.status_code is StatusCode.UNSET
     assert handler.open_runs == 0
 
 
@@ -122,7 +122,7 @@ async def test_astream_events_client_disconnect(handler: OpenTelemetryCallbackHa
     await asyncio.sleep(0.1)
     spans = exporter.get_finished_spans()
     assert sorted(s.name for s in spans) == ["RunnableSequence", "chat", "prepare"]
-    chat = by_name(spans, "chat")
+    chat = find_span(spans, "chat")
     assert chat.attributes is not None
     assert chat.attributes["langchain.run.cancelled"] is True
     assert chat.status.status_code is StatusCode.UNSET

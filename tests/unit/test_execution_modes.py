@@ -16,7 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from lc_otel import OpenTelemetryCallbackHandler
-from tests.support.spans import parent_id, shape, span_id, trace_id, trees
+from lc_otel.testing import assert_span_trees
+from tests.support.spans import parent_id, span_id, trace_id
 
 SIMPLE_TREE = (
     "RunnableSequence",
@@ -35,7 +36,7 @@ def config(handler: OpenTelemetryCallbackHandler) -> RunnableConfig:
 
 def assert_one_simple_tree(exporter: InMemorySpanExporter) -> None:
     spans = exporter.get_finished_spans()
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)]
+    assert_span_trees(spans, SIMPLE_TREE, ordered=False)
     assert len({trace_id(s) for s in spans}) == 1
 
 
@@ -88,7 +89,7 @@ def test_batch_gives_sibling_trees(handler: OpenTelemetryCallbackHandler, export
     results = simple_chain().batch([{"question": str(i)} for i in range(5)], config(handler))
     assert len(results) == 5
     spans = exporter.get_finished_spans()
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)] * 5
+    assert_span_trees(spans, *[SIMPLE_TREE] * 5, ordered=False)
     assert len({trace_id(s) for s in spans}) == 5
 
 
@@ -96,7 +97,7 @@ async def test_abatch_gives_sibling_trees(handler: OpenTelemetryCallbackHandler,
     """abatch: one separate trace per input."""
     await simple_chain().abatch([{"question": str(i)} for i in range(4)], config(handler))
     spans = exporter.get_finished_spans()
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)] * 4
+    assert_span_trees(spans, *[SIMPLE_TREE] * 4, ordered=False)
     assert len({trace_id(s) for s in spans}) == 4
 
 
@@ -114,7 +115,7 @@ def test_runnable_parallel_branches_share_the_parent(
         "RunnableSequence",
         [("pick", []), ("RunnableParallel<upper,lower>", [("upper", []), ("lower", [])])],
     )
-    assert [shape(t) for t in trees(exporter.get_finished_spans())] == [shape(expected)]
+    assert_span_trees(exporter.get_finished_spans(), expected, ordered=False)
 
 
 def test_nested_invoke_inside_a_lambda(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
@@ -126,7 +127,7 @@ def test_nested_invoke_inside_a_lambda(handler: OpenTelemetryCallbackHandler, ex
 
     outer = RunnableLambda(outer_step).with_config(run_name="outer_step")
     outer.invoke("q", config(handler))
-    assert [shape(t) for t in trees(exporter.get_finished_spans())] == [shape(("outer_step", [SIMPLE_TREE]))]
+    assert_span_trees(exporter.get_finished_spans(), ("outer_step", [SIMPLE_TREE]), ordered=False)
 
 
 def test_user_thread_pool(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
@@ -135,7 +136,7 @@ def test_user_thread_pool(handler: OpenTelemetryCallbackHandler, exporter: InMem
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda i: chain.invoke({"question": str(i)}, config(handler)), range(8)))
     spans = exporter.get_finished_spans()
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)] * 8
+    assert_span_trees(spans, *[SIMPLE_TREE] * 8, ordered=False)
     assert handler.open_runs == 0
 
 
@@ -157,7 +158,7 @@ async def test_500_concurrent_ainvoke_give_500_correct_trees(provider: TracerPro
     spans = exporter.get_finished_spans()
     assert len(spans) == 2000
     assert len({trace_id(s) for s in spans}) == 500
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)] * 500
+    assert_span_trees(spans, *[SIMPLE_TREE] * 500, ordered=False)
     # every child sits in its parent's trace
     by_id = {span_id(s): s for s in spans}
     for span in spans:
@@ -176,7 +177,7 @@ async def test_two_sequential_ainvoke_in_one_task_give_two_traces(
     await chain.ainvoke({"question": "2"}, config(handler))
     spans = exporter.get_finished_spans()
     assert len({trace_id(s) for s in spans}) == 2
-    assert [shape(t) for t in trees(spans)] == [shape(SIMPLE_TREE)] * 2
+    assert_span_trees(spans, *[SIMPLE_TREE] * 2, ordered=False)
 
 
 def test_root_run_nests_under_the_callers_span(
@@ -189,7 +190,7 @@ def test_root_run_nests_under_the_callers_span(
         from opentelemetry import trace
 
         assert trace.get_current_span() is request_span  # the caller's context is untouched
-    assert [shape(t) for t in trees(exporter.get_finished_spans())] == [shape(("POST /chat", [SIMPLE_TREE]))]
+    assert_span_trees(exporter.get_finished_spans(), ("POST /chat", [SIMPLE_TREE]), ordered=False)
 
 
 def test_raw_thread_with_handler(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):

@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
-from tests.support.models import UsageChatModel, reply
-from tests.support.spans import by_name, parent_id, span_id
+from lc_otel.testing import FakeChatModel, find_span, reply
+from tests.support.spans import parent_id, span_id
 
 MODEL_ATTRIBUTES = {
     "gen_ai.operation.name": "chat",
@@ -35,20 +35,20 @@ MODEL_ATTRIBUTES = {
 }
 
 
-def model(**kwargs: Any) -> UsageChatModel:
+def model(**kwargs: Any) -> FakeChatModel:
     kwargs.setdefault(
         "responses",
         [reply("Hello big world", input_tokens=7, output_tokens=3, cache_read=2, cache_write=1, reasoning=1)],
     )
     kwargs.setdefault("response_model", "fake-model-1-2025")
-    return UsageChatModel(**kwargs)
+    return FakeChatModel(**kwargs)
 
 
 def genai(span: ReadableSpan) -> dict[str, Any]:
     return {k: v for k, v in (span.attributes or {}).items() if k.startswith("gen_ai.")}
 
 
-async def run(mode: str, llm: UsageChatModel, config: Any) -> None:
+async def run(mode: str, llm: FakeChatModel, config: Any) -> None:
     if mode == "invoke":
         llm.invoke("hi", config)
     elif mode == "ainvoke":
@@ -150,7 +150,7 @@ def test_bad_usage_from_an_integration_is_coerced(
 ) -> None:
     message = reply("x")
     object.__setattr__(message, "usage_metadata", {"input_tokens": "12", "output_tokens": -4, "total_tokens": None})
-    UsageChatModel(responses=[message]).invoke("hi", {"callbacks": [handler]})
+    FakeChatModel(responses=[message]).invoke("hi", {"callbacks": [handler]})
 
     attributes = dict(exporter.get_finished_spans()[0].attributes or {})
     assert attributes["gen_ai.usage.input_tokens"] == 12
@@ -172,8 +172,8 @@ def usage_of(span: ReadableSpan) -> tuple[Any, Any, Any]:
 def test_chain_spans_carry_their_subtree_totals(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
 ) -> None:
-    small = UsageChatModel(responses=[reply("a", input_tokens=1, output_tokens=2)], model="small")
-    large = UsageChatModel(responses=[reply("b", input_tokens=10, output_tokens=20)], model="large")
+    small = FakeChatModel(responses=[reply("a", input_tokens=1, output_tokens=2)], model="small")
+    large = FakeChatModel(responses=[reply("b", input_tokens=10, output_tokens=20)], model="large")
     inner = (ChatPromptTemplate.from_messages([("human", "{q}")]) | large).with_config(run_name="inner")
     outer = RunnableParallel(first=small, second=RunnableLambda(lambda x: {"q": str(x)}) | inner).with_config(
         run_name="outer"
@@ -181,10 +181,10 @@ def test_chain_spans_carry_their_subtree_totals(
     outer.invoke("hi", {"callbacks": [handler]})
 
     spans = exporter.get_finished_spans()
-    assert usage_of(by_name(spans, "outer")) == (11, 22, 33)
-    assert usage_of(by_name(spans, "inner")) == (10, 20, 30)
-    assert usage_of(by_name(spans, "ChatPromptTemplate")) == (None, None, None)  # no model below it
-    assert "langchain.usage.input_tokens" not in (by_name(spans, "chat large").attributes or {})
+    assert usage_of(find_span(spans, "outer")) == (11, 22, 33)
+    assert usage_of(find_span(spans, "inner")) == (10, 20, 30)
+    assert usage_of(find_span(spans, "ChatPromptTemplate")) == (None, None, None)  # no model below it
+    assert "langchain.usage.input_tokens" not in (find_span(spans, "chat large").attributes or {})
 
 
 async def test_subtree_totals_are_per_request_under_concurrency(
@@ -211,7 +211,7 @@ def test_subtree_totals_survive_a_failing_branch(
     with pytest.raises(ValueError, match="branch failed"):
         chain.invoke("hi", {"callbacks": [handler]})
 
-    root = by_name(exporter.get_finished_spans(), "root")
+    root = find_span(exporter.get_finished_spans(), "root")
     assert root.status.status_code is StatusCode.ERROR
     assert usage_of(root) == (7, 3, 10)
 
@@ -221,4 +221,4 @@ def test_model_span_is_child_of_its_chain(
 ) -> None:
     (ChatPromptTemplate.from_messages([("human", "{q}")]) | model()).invoke({"q": "x"}, {"callbacks": [handler]})
     spans = exporter.get_finished_spans()
-    assert parent_id(by_name(spans, "chat fake-model-1")) == span_id(by_name(spans, "RunnableSequence"))
+    assert parent_id(find_span(spans, "chat fake-model-1")) == span_id(find_span(spans, "RunnableSequence"))

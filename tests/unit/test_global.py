@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lc_otel._instrument import instrument, is_instrumented, suppress_tracing, uninstrument
 from lc_otel._settings import Settings
 from lc_otel.handler import OpenTelemetryCallbackHandler
-from tests.support.models import UsageChatModel, reply
+from lc_otel.testing import FakeChatModel, capture_spans, reply, reset
 
 # instrument() keeps the options of its first call for the life of the process: one provider for this module.
 _EXPORTER = InMemorySpanExporter()
@@ -33,9 +33,9 @@ def _spans() -> Iterator[InMemorySpanExporter]:
     _EXPORTER.clear()
 
 
-def _chain(model: UsageChatModel | None = None) -> Runnable[str, object]:
+def _chain(model: FakeChatModel | None = None) -> Runnable[str, object]:
     first = RunnableLambda(lambda x: x).with_config(run_name="first")
-    return (first | (model or UsageChatModel(responses=[reply("hi")] * 20))).with_config(run_name="root")
+    return (first | (model or FakeChatModel(responses=[reply("hi")] * 20))).with_config(run_name="root")
 
 
 def _names(spans: tuple[ReadableSpan, ...]) -> Counter[str]:
@@ -78,7 +78,7 @@ def test_a_handler_on_a_nested_model_does_not_duplicate_its_run(spans: InMemoryS
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(other))
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
-    _chain(UsageChatModel(responses=[reply("hi")], callbacks=[handler])).invoke("x")
+    _chain(FakeChatModel(responses=[reply("hi")], callbacks=[handler])).invoke("x")
     # The process handler started the tree first, so it keeps the model's run too: one whole tree.
     _assert_one_tree(spans.get_finished_spans())
     assert other.get_finished_spans() == ()
@@ -173,3 +173,27 @@ def test_instrument_can_turn_context_propagation_off_and_on():
         assert propagation.is_installed()
     finally:
         propagation.reset()
+
+
+def test_capture_spans_takes_its_blocks_runs_from_the_process_handler(spans: InMemorySpanExporter) -> None:
+    """Inside capture_spans() the test's in-memory handler traces the runs; outside, the process-wide one."""
+    with capture_spans() as captured:
+        _chain().invoke("x")
+    _assert_one_tree(captured.spans)
+    assert spans.get_finished_spans() == ()
+    _chain().invoke("x")
+    _assert_one_tree(spans.get_finished_spans())
+
+
+def test_reset_switches_instrument_off_until_it_is_called_again(spans: InMemorySpanExporter) -> None:
+    from lc_otel._propagation import install as propagation
+
+    reset()
+    assert not is_instrumented()
+    assert not propagation.is_installed()
+    _chain().invoke("x")
+    assert spans.get_finished_spans() == ()
+    instrument()
+    assert propagation.is_installed()  # as when instrument() first made the handler
+    _chain().invoke("x")
+    _assert_one_tree(spans.get_finished_spans())

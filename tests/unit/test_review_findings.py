@@ -28,7 +28,7 @@ from opentelemetry.trace import StatusCode
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
 from lc_otel.cli import main
-from tests.support.spans import by_name
+from lc_otel.testing import find_span
 
 _README = Path(__file__).resolve().parents[2] / "README.md"
 _README_VARIABLES = sorted(set(re.findall(r"^\| `((?:LC_OTEL|OTEL)_[A-Z_]+)`", _README.read_text(), re.MULTILINE)))
@@ -61,7 +61,7 @@ def test_a_failing_tool_whose_exception_cannot_be_printed_still_gets_an_ended_er
     with pytest.raises(_UnprintableError):
         explode.invoke({"x": 1}, {"callbacks": [handler]})
 
-    span = by_name(_finished(exporter), "execute_tool explode")
+    span = find_span(_finished(exporter), "execute_tool explode")
     assert span.status.status_code is StatusCode.ERROR
     assert span.status.description == "_UnprintableError"
     assert span.attributes is not None
@@ -96,13 +96,13 @@ def test_a_langgraph_interrupt_is_not_recorded_as_an_error(
     assert "__interrupt__" in paused
     spans = _finished(exporter)
     assert sorted(s.name for s in spans) == ["LangGraph", "ask_human"]
-    node = by_name(spans, "ask_human")
+    node = find_span(spans, "ask_human")
     assert node.status.status_code is StatusCode.UNSET
     assert node.attributes is not None
     assert node.attributes["langgraph.control_flow"] == "GraphInterrupt"
     assert "error.type" not in node.attributes
     assert node.events == ()
-    assert by_name(spans, "LangGraph").status.status_code is StatusCode.UNSET
+    assert find_span(spans, "LangGraph").status.status_code is StatusCode.UNSET
 
     exporter.clear()
     assert app.invoke(Command(resume="yes"), config) == {"answer": "yes"}
@@ -192,7 +192,7 @@ def test_secrets_in_metadata_never_leave_even_with_content_capture_off(
     }
     RunnableLambda(lambda x: x, name="step").invoke(1, {"callbacks": [handler], "metadata": metadata})
 
-    attributes = dict(by_name(_finished(exporter), "step").attributes or {})
+    attributes = dict(find_span(_finished(exporter), "step").attributes or {})
     assert attributes["langchain.metadata.user_id"] == "u-42"
     assert attributes["langchain.metadata.api_key"] == "[REDACTED]"
     assert attributes["langchain.metadata.Authorization"] == "[REDACTED]"
@@ -211,7 +211,7 @@ def test_configured_redaction_patterns_apply_to_metadata_too(provider: Any, expo
     """SPEC §3: values matching the configurable redaction patterns never leave, whatever the setting."""
     handler = OpenTelemetryCallbackHandler(provider, settings=Settings(), redact_patterns=[r"cust-\d+"])
     RunnableLambda(lambda x: x, name="step").invoke(1, {"callbacks": [handler], "metadata": {"customer": "cust-999"}})
-    attributes = by_name(_finished(exporter), "step").attributes or {}
+    attributes = find_span(_finished(exporter), "step").attributes or {}
     assert attributes["langchain.metadata.customer"] == "[REDACTED]"
 
 
@@ -247,7 +247,7 @@ def test_odd_metadata_and_unhashable_tags_on_a_chain_keep_its_span(
     handler.on_chain_end({}, run_id=second)
     spans = _finished(exporter)
     assert sorted(s.name for s in spans) == ["a", "b"]
-    assert (by_name(spans, "b").attributes or {})["langchain.tag.prod"] is True
+    assert (find_span(spans, "b").attributes or {})["langchain.tag.prod"] is True
 
 
 # --- command line -----------------------------------------------------------------------------------------

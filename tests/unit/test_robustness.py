@@ -21,7 +21,8 @@ from opentelemetry.trace import StatusCode
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._attributes import tags_metadata as _attributes
 from lc_otel._settings import Settings
-from tests.support.spans import by_name, parent_id, span_id
+from lc_otel.testing import find_span
+from tests.support.spans import parent_id, span_id
 
 
 @pytest.mark.internal_errors
@@ -82,10 +83,10 @@ def test_parent_ending_before_its_child(handler: OpenTelemetryCallbackHandler, e
     handler.on_chain_end({}, run_id=child)
     spans = exporter.get_finished_spans()
     assert [s.name for s in spans] == ["child", "parent"]
-    child_span = by_name(spans, "child")
+    child_span = find_span(spans, "child")
     assert child_span.attributes is not None
     assert child_span.attributes["langchain.run.cancelled"] is True
-    assert parent_id(child_span) == span_id(by_name(spans, "parent"))
+    assert parent_id(child_span) == span_id(find_span(spans, "parent"))
     assert handler.open_runs == 0
 
 
@@ -99,8 +100,8 @@ def test_child_starting_after_its_parent_ended_still_nests(
     handler.on_chain_start({}, {}, run_id=child, parent_run_id=parent, name="child")
     handler.on_chain_end({}, run_id=child)
     spans = exporter.get_finished_spans()
-    assert parent_id(by_name(spans, "child")) == span_id(by_name(spans, "parent"))
-    assert by_name(spans, "child").context.trace_id == by_name(spans, "parent").context.trace_id
+    assert parent_id(find_span(spans, "child")) == span_id(find_span(spans, "parent"))
+    assert find_span(spans, "child").context.trace_id == find_span(spans, "parent").context.trace_id
 
 
 def test_a_late_child_keeps_the_trace_state_and_sampling_of_its_ended_parent(
@@ -118,8 +119,8 @@ def test_a_late_child_keeps_the_trace_state_and_sampling_of_its_ended_parent(
     handler.on_chain_start({}, {}, run_id=child, parent_run_id=parent, name="child")
     handler.on_chain_end({}, run_id=child)
     spans = exporter.get_finished_spans()
-    late = by_name(spans, "child")
-    assert parent_id(late) == span_id(by_name(spans, "parent"))
+    late = find_span(spans, "child")
+    assert parent_id(late) == span_id(find_span(spans, "parent"))
     assert late.context.trace_id == 0x1234
     assert late.context.trace_state == state
     assert late.context.trace_flags.sampled
@@ -140,7 +141,7 @@ def test_ended_runs_are_remembered_for_late_children_in_bounded_memory(
     assert len(spans) == 10_000
     handler.shutdown()
     spans = exporter.get_finished_spans()
-    late, orphan = by_name(spans, "late child"), by_name(spans, "orphan")
+    late, orphan = find_span(spans, "late child"), find_span(spans, "orphan")
     assert late.parent is not None
     assert late.parent.span_id == spans[len(ended) - 2048].context.span_id
     assert late.context.trace_id == spans[len(ended) - 2048].context.trace_id

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._attributes.tags_metadata import metadata_attributes, scalar_value, tag_attributes, tag_key, user_tags
-from tests.support.spans import by_name
+from lc_otel.testing import find_span
 
 
 def test_request_and_constructor_tags(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
@@ -19,16 +19,16 @@ def test_request_and_constructor_tags(handler: OpenTelemetryCallbackHandler, exp
     chain = RunnableLambda(lambda x: x).with_config(run_name="prep") | model
     chain.invoke("q", {"callbacks": [handler], "tags": ["production", "team:search", ""]})
     spans = exporter.get_finished_spans()
-    root = by_name(spans, "RunnableSequence")
+    root = find_span(spans, "RunnableSequence")
     assert root.attributes is not None
     assert root.attributes["langchain.tags"] == ("production", "team:search")
     assert root.attributes["langchain.tag.production"] is True
     assert root.attributes["langchain.tag.team_search"] is True
-    prep = by_name(spans, "prep")
+    prep = find_span(spans, "prep")
     assert prep.attributes is not None
     assert prep.attributes["langchain.tags"] == ("production", "team:search")  # seq:step:1 dropped
     assert not any(k.startswith("langchain.tag.seq") for k in prep.attributes)
-    chat = by_name(spans, "chat")
+    chat = find_span(spans, "chat")
     assert chat.attributes is not None
     assert chat.attributes["langchain.tags"] == ("production", "team:search", "model-local")
     assert chat.attributes["langchain.tag.model-local"] is True

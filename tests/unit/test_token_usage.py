@@ -14,12 +14,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._token_usage import ModelUsage, TokenUsage, token_usage
-from tests.support.models import UsageChatModel, reply
+from lc_otel.testing import FakeChatModel, reply
 
 
-def model(**kwargs: Any) -> UsageChatModel:
+def model(**kwargs: Any) -> FakeChatModel:
     kwargs.setdefault("responses", [reply("Hello world", input_tokens=7, output_tokens=3)])
-    return UsageChatModel(**kwargs)
+    return FakeChatModel(**kwargs)
 
 
 def totals(usage: ModelUsage) -> tuple[int, int, int, int]:
@@ -128,7 +128,7 @@ async def test_nested_blocks_outer_counts_inner_once() -> None:
 
 def test_by_model_uses_response_model_then_request_model_then_unknown() -> None:
     answered = model(model="gpt-req", response_model="gpt-resp-2025")
-    big = UsageChatModel(
+    big = FakeChatModel(
         model="claude-req",
         response_model="claude-resp",
         responses=[reply("x", input_tokens=100, output_tokens=50, cache_read=40, cache_write=10, reasoning=20)],
@@ -154,7 +154,7 @@ def test_by_model_uses_response_model_then_request_model_then_unknown() -> None:
 
 
 def test_request_model_is_the_key_when_the_response_names_none() -> None:
-    llm = UsageChatModel(model="only-requested", response_model="", responses=[reply("x")])
+    llm = FakeChatModel(model="only-requested", response_model="", responses=[reply("x")])
     with token_usage() as usage:
         llm.invoke("a")
         list(llm.stream("b"))
@@ -190,7 +190,7 @@ def test_counts_once_with_a_tracing_handler_passed(
 
 
 def test_failed_calls_are_not_counted_and_nothing_raises() -> None:
-    class Broken(UsageChatModel):
+    class Broken(FakeChatModel):
         def _generate(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("provider down")
 
@@ -210,7 +210,7 @@ def test_langgraph_agent_calls_count() -> None:
         """Add one."""
         return a + 1
 
-    llm = UsageChatModel(
+    llm = FakeChatModel(
         responses=[
             reply(
                 "", input_tokens=20, output_tokens=5, tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}]

@@ -15,12 +15,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
-from langchain_core.callbacks import CallbackManagerForLLMRun, CallbackManagerForRetrieverRun
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.tool import tool_call
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -39,12 +36,10 @@ from lc_otel._cli.traces.sdk import spans_from_sdk
 from lc_otel._cli.traces.tree import write_traces
 from lc_otel._export import configure as _configure
 from lc_otel.handler import OpenTelemetryCallbackHandler
+from lc_otel.testing import FakeChatModel, reply
 
-LC_OTEL_EXPORT_FILE: Final = "LC_OTEL_EXPORT_FILE"
-"""Where ``lc-otel demo`` writes its spans when no endpoint is configured. Default ``lc-otel-spans.jsonl``."""
 LC_OTEL_JAEGER_UI: Final = "LC_OTEL_JAEGER_UI"
 """Base URL of the Jaeger UI in the link ``lc-otel demo`` prints. Default ``http://localhost:16686``."""
-DEFAULT_EXPORT_FILE: Final = "lc-otel-spans.jsonl"
 DEFAULT_JAEGER_UI: Final = "http://localhost:16686"
 DEFAULT_SERVICE: Final = "lc-otel-demo"
 DEMO_TAG: Final = "demo"
@@ -57,67 +52,6 @@ _HANDBOOK: Final = (
     Document("Umbrellas are available at every office reception.", id="umbrellas"),
     Document("The Berlin office closes at 18:00 on Fridays.", id="office-berlin"),
 )
-
-
-class ScriptedChatModel(BaseChatModel):
-    """A chat model that replays scripted answers and reports token usage like a real provider."""
-
-    responses: list[AIMessage]
-    model: str = "scripted-chat-1"
-    calls: int = 0
-
-    @property
-    def _llm_type(self) -> str:
-        return "lc-otel-scripted-chat"
-
-    def _next(self) -> AIMessage:
-        message = self.responses[self.calls % len(self.responses)]
-        self.calls += 1
-        return message
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        message = self._next()
-        message = message.model_copy(update={"response_metadata": {"model_name": self.model}})
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        message = self._next()
-        for piece in re.split(r"(\s+)", str(message.content)):
-            if not piece:
-                continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(piece, chunk=chunk)
-            yield chunk
-        # Like a provider with stream usage on: the last chunk carries the usage and the finish reason.
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=message.usage_metadata,
-                response_metadata={"model_name": self.model, "finish_reason": "stop"},
-            )
-        )
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        """Accept tools like a real model; the script already decides which ones are called."""
-        return self
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = "lc-otel-demo"
-        return params
 
 
 class HandbookRetriever(BaseRetriever):
@@ -149,28 +83,29 @@ def order_status(order_id: str) -> str:
     raise ConnectionError(f"order service unavailable while looking up {order_id}")
 
 
-def _usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
-    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
-
-
 def build_app() -> Runnable[str, str]:
     """The demo app: retrieve, plan with tools, then stream the answer."""
-    model = ScriptedChatModel(
+    model = FakeChatModel(
         responses=[
-            AIMessage(
-                content="",
+            reply(
+                "",
+                input_tokens=86,
+                output_tokens=31,
                 tool_calls=[
-                    tool_call(name="get_weather", args={"city": "Paris"}, id="call_weather_1"),
-                    tool_call(name="order_status", args={"order_id": "4711"}, id="call_order_1"),
+                    {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_weather_1"},
+                    {"name": "order_status", "args": {"order_id": "4711"}, "id": "call_order_1"},
                 ],
-                usage_metadata=_usage(86, 31),
             ),
-            AIMessage(
-                content="Yes, take an umbrella: light rain is expected in Paris. "
+            reply(
+                "Yes, take an umbrella: light rain is expected in Paris. "
                 "I could not reach the order service, please try again later.",
-                usage_metadata=_usage(142, 24),
+                input_tokens=142,
+                output_tokens=24,
             ),
-        ]
+        ],
+        model="scripted-chat-1",
+        provider="lc-otel-demo",
+        response_id=None,
     )
     retriever = HandbookRetriever(documents=list(_HANDBOOK)).with_config(run_name="handbook")
     prompt = ChatPromptTemplate.from_messages(
@@ -275,7 +210,7 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
             return 1
         exporter = _RecordingExporter(inner)
     else:
-        path = target.path or DEFAULT_EXPORT_FILE
+        path = target.path or _configure.DEFAULT_EXPORT_FILE
         destination = path
         from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 

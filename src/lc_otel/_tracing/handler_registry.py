@@ -49,3 +49,10 @@ def traced_elsewhere(handler: _Tracks, run_id: UUID) -> bool:
 def registered() -> tuple[weakref.ReferenceType[_Tracks], ...]:
     """Weak references to every registered handler, oldest first (dead ones included): the cheapest walk."""
     return _live
+
+
+def forget_all(keep: _Tracks | None = None) -> None:
+    """Forget every handler but ``keep`` (for :func:`lc_otel.testing.reset`: a clean slate between tests)."""
+    global _live  # noqa: PLW0603
+    with _lock:
+        _live = tuple(ref for ref in _live if keep is not None and ref() is keep)

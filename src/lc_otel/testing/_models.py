@@ -1,4 +1,10 @@
-"""Offline chat models for tests: they report token usage the way ``ChatOpenAI(stream_usage=True)`` does."""
+"""A fake chat model that answers from a script and reports what a provider reports.
+
+Token usage (``usage_metadata`` on the reply, and in a last usage chunk when streaming, like
+``ChatOpenAI(stream_usage=True)``), the response model and id, finish reasons (``tool_calls`` when the reply
+calls tools, else ``stop``, unless the script says otherwise), tool calls (also as tool-call chunks when
+streaming) and ``ls_provider``. No network, no API key.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
@@ -15,11 +21,24 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+_WORDS = re.compile(r"(\s)")
+
 
 def usage(
     input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0, reasoning: int = 0
 ) -> UsageMetadata:
-    """Build LangChain's ``usage_metadata`` for a reply."""
+    """Build LangChain's ``usage_metadata`` for a reply.
+
+    Args:
+        input_tokens: Prompt tokens.
+        output_tokens: Completion tokens.
+        cache_read: Prompt tokens read from the provider's cache (a detail of ``input_tokens``).
+        cache_write: Prompt tokens written to the provider's cache.
+        reasoning: Completion tokens spent on reasoning (a detail of ``output_tokens``).
+
+    Returns:
+        The usage, with ``total_tokens`` and the detail keys only where there is something to detail.
+    """
     # A cast, not the TypedDict's constructor: langchain-core 1.8 made the detail keys required in its stubs,
     # while providers (and 0.3) leave them out when there is nothing to detail.
     found = cast(
@@ -39,33 +58,60 @@ def reply(
     input_tokens: int = 7,
     output_tokens: int = 3,
     tool_calls: Sequence[dict[str, Any]] = (),
+    finish_reason: str | None = None,
     **details: int,
 ) -> AIMessage:
-    """An assistant reply carrying its usage (and tool calls, for agent tests)."""
+    """An assistant reply for :class:`FakeChatModel`'s script, carrying its usage.
+
+    Args:
+        text: The reply's content (streamed word by word, or character by character).
+        input_tokens: Prompt tokens reported.
+        output_tokens: Completion tokens reported.
+        tool_calls: Tool calls, each ``{"name": ..., "args": {...}, "id": ...}``.
+        finish_reason: The finish reason reported; ``None``: ``tool_calls`` if the reply calls tools, else ``stop``.
+        **details: ``cache_read``, ``cache_write``, ``reasoning``: see :func:`usage`.
+
+    Returns:
+        The scripted reply.
+    """
     return AIMessage(
         content=text,
         usage_metadata=usage(input_tokens, output_tokens, **details),
         tool_calls=[{"type": "tool_call", **call} for call in tool_calls],
+        response_metadata={} if finish_reason is None else {"finish_reason": finish_reason},
     )
 
 
-class UsageChatModel(BaseChatModel):
-    """Replies from a script, with usage on ``invoke`` and in a final usage chunk when streaming.
+class FakeChatModel(BaseChatModel):
+    """A chat model that replays scripted replies and reports usage, tool calls and finish reasons.
 
     ``invoke`` returns usage both as ``usage_metadata`` and in ``llm_output`` (like ChatOpenAI); streaming
-    sends one chunk per word, then a content-less chunk with the usage, model name and finish reason.
-    ``bind_tools`` returns the model itself, so it can drive agents with scripted tool calls.
+    sends one chunk per word (or character), then a content-less chunk with the usage, the tool calls, the model
+    name and the finish reason. ``bind_tools`` returns the model itself: the script decides which tools are
+    called, so it can drive agents. An exception in ``responses`` is raised by the call that reaches it.
+
+    Example::
+
+        model = FakeChatModel(responses=[reply("Hi!", input_tokens=12, output_tokens=2)])
     """
 
-    responses: list[AIMessage]
+    # BaseException first: pydantic tries the members in order, and AIMessage's validator fails on an exception.
+    responses: list[BaseException | AIMessage]
+    """The replies, in order, cycling: build them with :func:`reply`."""
     model: str = "fake-model-1"
+    """The requested model (``ls_model_name``, hence the span name ``chat fake-model-1``)."""
     response_model: str | None = None
     """The model name the "server" answers with; ``model`` when ``None``; none at all when ``""``."""
     provider: str = "fake"
+    """``ls_provider``, hence ``gen_ai.provider.name``."""
     response_id: str | None = "resp-1"
+    """The response id reported (``gen_ai.response.id``); none when ``None``."""
+    chunk_by: Literal["word", "character"] = "word"
+    """How a streamed reply is cut into chunks (white space counts as a chunk of its own with ``word``)."""
     delay: float = 0.0
     """Seconds each async call waits before answering, to make calls overlap."""
     calls: int = 0
+    """Calls answered so far."""
 
     @property
     def answered_model(self) -> str:
@@ -74,21 +120,20 @@ class UsageChatModel(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "usage-chat-model"
-
-    def _next(self) -> AIMessage:
-        message = self.responses[self.calls % len(self.responses)]
-        self.calls += 1
-        return message
+        return "lc-otel-fake-chat"
 
     def _answer(self) -> AIMessage:
-        message = self._next()
-        metadata: dict[str, Any] = {"finish_reason": "tool_calls" if message.tool_calls else "stop"}
+        scripted = self.responses[self.calls % len(self.responses)]
+        self.calls += 1
+        if isinstance(scripted, BaseException):
+            raise scripted
+        metadata: dict[str, Any] = {"finish_reason": "tool_calls" if scripted.tool_calls else "stop"}
         if self.answered_model:
             metadata["model_name"] = self.answered_model
         if self.response_id:
             metadata["id"] = self.response_id
-        return message.model_copy(update={"response_metadata": metadata})
+        metadata.update(scripted.response_metadata)
+        return scripted.model_copy(update={"response_metadata": metadata})
 
     def _generate(
         self,
@@ -110,13 +155,16 @@ class UsageChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        # On the event loop, not in a thread as BaseChatModel would: many concurrent calls stay cheap.
         if self.delay:
             await asyncio.sleep(self.delay)
         return self._generate(messages, stop, **kwargs)
 
     def _chunks(self) -> Iterator[ChatGenerationChunk]:
         message = self._answer()
-        for piece in re.split(r"(\s)", str(message.content)):
+        text = str(message.content)
+        pieces = _WORDS.split(text) if self.chunk_by == "word" else text
+        for piece in pieces:
             if piece:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
         calls = [
@@ -141,7 +189,7 @@ class UsageChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         for chunk in self._chunks():
-            if run_manager is not None:
+            if run_manager is not None:  # as provider integrations do when LangChain hands them the manager
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
@@ -159,7 +207,7 @@ class UsageChatModel(BaseChatModel):
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> UsageChatModel:
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> FakeChatModel:
         """Accept any tools: the scripted replies decide which ones are called."""
         return self
 
@@ -167,3 +215,6 @@ class UsageChatModel(BaseChatModel):
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = self.provider
         return params
+
+
+__all__ = ["FakeChatModel", "reply", "usage"]

@@ -15,7 +15,8 @@ check_sdk_variables()
 
 from lc_otel._export.configure import configure  # noqa: E402
 from lc_otel._instrument import instrument, suppress_tracing, uninstrument  # noqa: E402
-from lc_otel._token_usage import token_usage  # noqa: E402
+from lc_otel._settings import Settings  # noqa: E402
+from lc_otel._token_usage import ModelUsage, TokenUsage, token_usage  # noqa: E402
 from lc_otel._version import __version__  # noqa: E402
 from lc_otel.handler import OpenTelemetryCallbackHandler  # noqa: E402
 
@@ -35,7 +36,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LangChainInstrumentor",
+    "ModelUsage",
     "OpenTelemetryCallbackHandler",
+    "Settings",
+    "TokenUsage",
     "__version__",
     "configure",
     "instrument",

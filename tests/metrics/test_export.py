@@ -304,3 +304,53 @@ def test_an_applications_meter_provider_is_left_alone(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['gen_ai.client.operation.duration', 'gen_ai.client.token.usage']"
     assert not (tmp_path / "lc-otel-metrics.jsonl").exists()
+
+
+def test_event_only_gets_a_logger_provider_whose_events_land_next_to_the_spans(tmp_path: Path) -> None:
+    run_child(tmp_path, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="EVENT_ONLY")
+    lines = (tmp_path / "lc-otel-events.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [
+        record
+        for line in lines
+        for resource_logs in json.loads(line)["resourceLogs"]
+        for scope_logs in resource_logs["scopeLogs"]
+        for record in scope_logs["logRecords"]
+    ]
+    assert [record["eventName"] for record in records] == ["gen_ai.client.inference.operation.details"] * 2
+    first = {attribute["key"]: attribute["value"] for attribute in records[0]["attributes"]}
+    assert "What is the password?" in json.dumps(first["gen_ai.input.messages"])
+    assert len(records[0]["traceId"]) == 32  # hex, as OTLP/JSON writes ids
+    assert len(records[0]["spanId"]) == 16
+
+
+def test_a_handler_made_before_the_meter_provider_records_once_one_is_set(tmp_path: Path) -> None:
+    script = (
+        "from opentelemetry import metrics\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "from opentelemetry.sdk.metrics.export import InMemoryMetricReader\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from lc_otel import OpenTelemetryCallbackHandler\n"
+        "from lc_otel.testing import FakeChatModel, reply\n"
+        "handler = OpenTelemetryCallbackHandler(TracerProvider())\n"
+        "model = FakeChatModel(responses=[reply(input_tokens=5, output_tokens=2)])\n"
+        "model.invoke('before', {'callbacks': [handler]})\n"  # no provider yet: nothing recorded
+        "reader = InMemoryMetricReader()\n"
+        "metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))\n"
+        "model.invoke('after', {'callbacks': [handler]})\n"
+        "points = [(m.name, p.count) for rm in reader.get_metrics_data().resource_metrics"
+        " for sm in rm.scope_metrics for m in sm.metrics for p in m.data.data_points]\n"
+        "print(sorted(points))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "[('gen_ai.client.operation.duration', 1), ('gen_ai.client.token.usage', 1), ('gen_ai.client.token.usage', 1)]"
+    )

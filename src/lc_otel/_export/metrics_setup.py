@@ -33,6 +33,7 @@ from opentelemetry.util.types import AttributeValue
 
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.options import TelemetryOptions
+from lc_otel._metrics.recorder import placeholder
 from lc_otel._settings import env_bool, env_number
 
 logger: Final = logging.getLogger("lc_otel")
@@ -250,21 +251,19 @@ def _readers(request: Request) -> list[Any]:
             if built is None:
                 continue
             exporter, where = built
-            logger.info("lc_otel: exporting metrics to %s", where)
+            from lc_otel._export.configure import without_userinfo  # never log an endpoint's password
+
+            logger.info("lc_otel: exporting metrics to %s", without_userinfo(where))
         readers.append(
             PeriodicExportingMetricReader(exporter, export_interval_millis=interval, export_timeout_millis=timeout)
         )
     return readers
 
 
-def _placeholder(provider: object) -> bool:
-    return type(provider).__name__ in {"_ProxyMeterProvider", "_ProxyLoggerProvider"}
-
-
 def _setup_metrics(request: Request, resource: Resource) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
 
-    if not _placeholder(metrics.get_meter_provider()):
+    if not placeholder(metrics.get_meter_provider()):
         logger.info("lc_otel: the application already set a meter provider; leaving it alone")
         return
     readers = _readers(request)
@@ -299,7 +298,7 @@ def _setup_events(request: Request, resource: Resource) -> None:
 
     if not TelemetryOptions.from_env().emit_events:
         return
-    if not _placeholder(get_logger_provider()):
+    if not placeholder(get_logger_provider()):
         logger.info("lc_otel: the application already set a logger provider; leaving it alone")
         return
     exporters: list[Any] = []

@@ -78,9 +78,12 @@ class RunTelemetry:
         return self.operation in INFERENCE_OPERATIONS
 
 
-def _placeholder(provider: object) -> bool:
-    """Whether ``provider`` is the API's stand-in for a global provider nobody set yet."""
-    return type(provider).__name__ in {"_ProxyMeterProvider", "_ProxyLoggerProvider"}
+_PLACEHOLDERS: Final = frozenset({"_ProxyMeterProvider", "_ProxyLoggerProvider", "ProxyLoggerProvider"})
+
+
+def placeholder(provider: object) -> bool:
+    """Whether ``provider`` is the API's stand-in for a global provider nobody set yet (its class is private)."""
+    return type(provider).__name__ in _PLACEHOLDERS
 
 
 class GenAITelemetry:
@@ -126,7 +129,7 @@ class GenAITelemetry:
         )
 
     def _use_meter_provider(self, provider: object) -> None:
-        if _placeholder(provider):
+        if placeholder(provider):
             self._waiting_meter = provider
             return
         self._waiting_meter = None
@@ -138,7 +141,7 @@ class GenAITelemetry:
         self.instruments = Instruments.create(meter)
 
     def _use_logger_provider(self, provider: object) -> None:
-        if _placeholder(provider):
+        if placeholder(provider):
             self._waiting_logger = provider
             return
         self._waiting_logger = None

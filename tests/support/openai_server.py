@@ -53,10 +53,17 @@ class OpenAIServer:
     content: str = "Hello there"
     response_model: str = "gpt-test-2025-01-01"
     response_id: str = "chatcmpl-test-1"
-    finish_reason: str = "stop"
+    finish_reason: str | None = "stop"
+    """``None``: the reply reports none (``"finish_reason": null``)."""
     usage: dict[str, Any] = dataclasses.field(default_factory=lambda: openai_usage(11, 2))
     status: int = 200
     """HTTP status to answer with; anything but 200 sends an OpenAI-style error body."""
+    tool_calls: list[dict[str, Any]] | None = None
+    """Wire-format tool calls (``{"id", "type": "function", "function": {"name", "arguments"}}``) to reply with."""
+    function_call: dict[str, Any] | None = None
+    """A legacy ``{"name", "arguments"}`` function call to reply with instead of content."""
+    fail_stream_after: int | None = None
+    """Stream only this many content chunks, then an error event (a stream broken midway)."""
     requests: list[RecordedRequest] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -107,8 +114,19 @@ class OpenAIServer:
 
     # --- response bodies ----------------------------------------------------------------------------
 
-    def completion(self) -> dict[str, Any]:
-        """The non-streaming ``chat.completion`` body."""
+    def message(self) -> dict[str, Any]:
+        """The assistant message of one choice."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls is not None:
+            message["tool_calls"] = self.tool_calls
+            message["content"] = self.content or None
+        if self.function_call is not None:
+            message["function_call"] = self.function_call
+            message["content"] = None
+        return message
+
+    def completion(self, choices: int = 1) -> dict[str, Any]:
+        """The non-streaming ``chat.completion`` body, with ``choices`` choices (the request's ``n``)."""
         return {
             "id": self.response_id,
             "object": "chat.completion",
@@ -116,14 +134,10 @@ class OpenAIServer:
             "model": self.response_model,
             "system_fingerprint": "fp_test",
             "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": self.content},
-                    "finish_reason": self.finish_reason,
-                    "logprobs": None,
-                }
+                {"index": index, "message": self.message(), "finish_reason": self.finish_reason, "logprobs": None}
+                for index in range(choices)
             ],
-            "usage": self.usage,
+            "usage": self.usage,  # one usage for the whole response, whatever the number of choices
         }
 
     def chunks(self, include_usage: bool) -> list[dict[str, Any]]:
@@ -143,6 +157,10 @@ class OpenAIServer:
         pieces = [p for p in re.split(r"(\s+)", self.content) if p]
         out = [chunk({"role": "assistant", "content": ""})]
         out.extend(chunk({"content": piece}) for piece in pieces)
+        if self.fail_stream_after is not None:
+            del out[self.fail_stream_after + 1 :]
+            out.append({"error": {"message": "stream broken", "type": "server_error", "code": "test"}})
+            return out
         out.append(chunk({}, self.finish_reason))
         if include_usage:
             last = chunk({})
@@ -179,7 +197,8 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 options = body.get("stream_options") or {}
                 self._stream(server.chunks(bool(options.get("include_usage"))))
             else:
-                self._json(200, server.completion())
+                choices = body.get("n") if isinstance(body, dict) else None
+                self._json(200, server.completion(choices if isinstance(choices, int) and choices > 0 else 1))
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

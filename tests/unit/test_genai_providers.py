@@ -91,6 +91,7 @@ PROVIDER_RESPONSES: dict[str, tuple[LLMResult, Attributes]] = {
             USAGE + "output_tokens": 5,
             USAGE + "cache_read.input_tokens": 3,
             USAGE + "cache_write.input_tokens": 7,
+            USAGE + "cache_creation.input_tokens": 7,
         },
     ),
     "anthropic-raw-llm-output": (
@@ -114,6 +115,7 @@ PROVIDER_RESPONSES: dict[str, tuple[LLMResult, Attributes]] = {
             USAGE + "output_tokens": 5,
             USAGE + "cache_read.input_tokens": 3,
             USAGE + "cache_write.input_tokens": 7,
+            USAGE + "cache_creation.input_tokens": 7,
         },
     ),
     "bedrock-converse": (
@@ -174,6 +176,7 @@ PROVIDER_RESPONSES: dict[str, tuple[LLMResult, Attributes]] = {
             USAGE + "output_tokens": 8,
             USAGE + "cache_read.input_tokens": 10,
             USAGE + "cache_write.input_tokens": 2,
+            USAGE + "cache_creation.input_tokens": 2,
         },
     ),
     "gemini": (

@@ -31,6 +31,7 @@ MODEL_ATTRIBUTES = {
     "gen_ai.usage.output_tokens": 3,
     "gen_ai.usage.cache_read.input_tokens": 2,
     "gen_ai.usage.cache_write.input_tokens": 1,
+    "gen_ai.usage.cache_creation.input_tokens": 1,
     "gen_ai.usage.reasoning.output_tokens": 1,
 }
 

@@ -45,7 +45,14 @@ _PROVIDERS: Final = {
 }
 
 _MODEL_KEYS: Final = ("model", "model_name", "model_id", "deployment_name", "azure_deployment", "repo_id")
-_SERVER_KEYS: Final = ("openai_api_base", "base_url", "azure_endpoint", "endpoint_url", "api_base")
+_SERVER_KEYS: Final = (
+    "openai_api_base",
+    "base_url",
+    "azure_endpoint",
+    "endpoint_url",
+    "api_base",
+    "anthropic_api_url",
+)
 
 
 # ``isinstance`` against the ``collections.abc`` classes goes through ``__instancecheck__``; payloads are
@@ -190,8 +197,7 @@ def _serialized_kwargs(serialized: Mapping[str, Any] | None) -> Mapping[str, Any
     return kwargs if type(kwargs) is dict or _is_mapping(kwargs) else None
 
 
-def _server(serialized: Mapping[str, Any] | None, into: Attributes) -> None:
-    kwargs = _serialized_kwargs(serialized)
+def _server(kwargs: Mapping[str, Any] | None, into: Attributes) -> None:
     if not kwargs or kwargs.keys().isdisjoint(_SERVER_KEYS):
         return
     for key in _SERVER_KEYS:
@@ -233,7 +239,12 @@ def request_attributes(
         and not metadata.keys().isdisjoint(_LS_PARAMETERS)
     ):
         _read_parameters(metadata, _LS_PARAMETERS, into)
-    _server(serialized, into)
+    kwargs = _serialized_kwargs(serialized)
+    if kwargs:
+        # The constructor's own arguments, for what the call's parameters leave out: ChatAnthropic's
+        # stop_sequences, say, which its invocation_params report as ``stop: None``.
+        _read_parameters(kwargs, _REQUEST_PARAMETERS, into)
+        _server(kwargs, into)
 
 
 # --- response -------------------------------------------------------------------------------------------
@@ -369,13 +380,16 @@ def response_usage(response: Any) -> Usage | None:
     comes from the usage chunk); ``llm_output`` is the fallback for integrations that do not fill it.
     """
     total: Usage | None = None
-    for generation in _generations(response):
-        usage = _message_usage(getattr(getattr(generation, "message", None), "usage_metadata", None))
-        if usage is not None:
-            if total is None:
-                total = usage
-            else:
-                total.add(usage)
+    generations = getattr(response, "generations", None)
+    for per_prompt in generations if _is_sequence(generations) else ():
+        for generation in per_prompt if _is_sequence(per_prompt) else ():
+            usage = _message_usage(getattr(getattr(generation, "message", None), "usage_metadata", None))
+            if usage is not None:  # the response's usage, copied onto each of its n candidates: once
+                if total is None:
+                    total = usage
+                else:
+                    total.add(usage)
+                break
     if total is not None:
         return total
     llm_output = _llm_output(response)
@@ -399,7 +413,9 @@ def usage_attributes(usage: Usage, into: Attributes) -> None:
     if usage.cache_read_input_tokens:
         into[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_input_tokens
     if usage.cache_write_input_tokens:
+        # Both names: the conventions' current one, and the one Jaeger UI and Phoenix read (docs/attributes.md).
         into[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_input_tokens
+        into[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_input_tokens
     if usage.reasoning_output_tokens:
         into[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_output_tokens
 
@@ -421,6 +437,7 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
     # mapping): a Python call costs about as much as reading a few fields, and this runs on every model call.
     generations = getattr(response, "generations", None)
     for per_prompt in generations if type(generations) is list or _is_sequence(generations) else ():
+        counted_prompt = False  # usage is per response: n candidates of one prompt carry the same copy
         for generation in per_prompt if type(per_prompt) is list or _is_sequence(per_prompt) else ():
             message = getattr(generation, "message", None)
             reason: str | None = None
@@ -441,8 +458,11 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
                 message_id = getattr(message, "id", None)
                 if isinstance(message_id, str) and message_id and not message_id.startswith(_LANGCHAIN_ID_PREFIXES):
                     found_id = message_id
+            if counted_prompt:
+                continue
             counted = _message_usage(getattr(message, "usage_metadata", None))
             if counted is not None:
+                counted_prompt = True
                 if usage is None:
                     usage = counted
                 else:

@@ -252,8 +252,19 @@ def _shortened(value: Any, budget: int) -> Any:
     return value
 
 
-def messages_json(messages: Sequence[Any], max_length: int) -> str:
-    """Encode converted messages (or parts) as one JSON string of at most ``max_length`` characters.
+def captured_json(value: Any, redactor: Redactor, max_length: int) -> str:
+    """Render a captured value for a GenAI attribute: text as itself, anything else as JSON; redacted and cut.
+
+    Unlike :func:`lc_otel._attributes.content.dump`, a cut keeps the JSON parseable (see :func:`messages_json`).
+    """
+    clean = redactor.value(value)
+    if isinstance(clean, str):
+        return cut(clean, max_length)
+    return messages_json(clean, max_length)
+
+
+def messages_json(messages: Any, max_length: int) -> str:
+    """Encode converted messages (or any JSON value) as one JSON string of at most ``max_length`` characters.
 
     Too long a value keeps its JSON structure, as the conventions ask (consumers parse it): the longest
     strings are cut, as little as needed. Only when even that cannot fit is the text itself cut.

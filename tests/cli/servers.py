@@ -27,14 +27,13 @@ class Connection:
         self.server = server
         self.request = b""
 
-    @property
     def stopped(self) -> bool:
         """Whether the server is shutting down or its lifetime is over."""
         return self.server.stop.is_set() or time.monotonic() > self.server.end
 
     def read_request(self) -> bytes:
         """Read the request head (up to the blank line); the client then waits for the answer."""
-        while b"\r\n\r\n" not in self.request and not self.stopped:
+        while b"\r\n\r\n" not in self.request and not self.stopped():
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError:
@@ -46,14 +45,14 @@ class Connection:
 
     def send(self, data: bytes) -> bool:
         """Send ``data``; ``False`` once the client has gone away or the server stops."""
-        if self.stopped:
+        if self.stopped():
             return False
         view = memoryview(data)
         while view:
             try:
                 sent = self.sock.send(view)
             except TimeoutError:
-                if self.stopped:
+                if self.stopped():
                     return False
                 continue
             except OSError:
@@ -65,7 +64,7 @@ class Connection:
 
     def pause(self, seconds: float) -> bool:
         """Wait; ``False`` when the server stops meanwhile."""
-        return not self.server.stop.wait(seconds) and not self.stopped
+        return not self.server.stop.wait(seconds) and not self.stopped()
 
     def client_closed(self) -> bool:
         """Whether the client closed its end (a zero-byte read or a reset)."""

@@ -129,7 +129,7 @@ def _parse_line(raw: bytes, spans: list[Span]) -> str | None:
     except UnicodeDecodeError:
         return "not UTF-8 text"
     except json.JSONDecodeError as exc:
-        return f"not JSON ({exc.msg} at column {exc.colno})"
+        return f"not JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"  # "Invalid control character at"
     except FormatError as exc:
         return str(exc)
     except ValueError:  # an integer literal of thousands of digits, which Python refuses to convert

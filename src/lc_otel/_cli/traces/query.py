@@ -139,7 +139,9 @@ class Query:
             return False
         if self.since_seconds is not None:
             started = span.start_ns if span.start_ns is not None else span.end_ns
-            if started is None or started < now_ns - int(self.since_seconds * 1e9):
+            # A --since longer than the time since 1970 (9999999999w overflows to infinity) means everything.
+            cutoff = now_ns - int(min(self.since_seconds, now_ns / 1e9) * 1e9)
+            if started is None or started < cutoff:
                 return False
         return all(_span_matches(span, flt) for flt in self.filters())
 

@@ -42,6 +42,10 @@ def child_env(**variables: str) -> dict[str, str]:
 
 
 def run_child(tmp_path: Path, **variables: str) -> str:
+    return run_child_process(tmp_path, **variables).stdout
+
+
+def run_child_process(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "tests.metrics.child_app", "run"],
         cwd=tmp_path,
@@ -52,7 +56,7 @@ def run_child(tmp_path: Path, **variables: str) -> str:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
 
 
 def value_of(attribute: KeyValue) -> Any:
@@ -101,12 +105,18 @@ class HttpReceiver:
     def __init__(self) -> None:
         self.metrics: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
         self.paths: list[str] = []
+        self.takes_metrics = True
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.paths.append(self.path)
+                if self.path == "/v1/metrics" and not receiver.takes_metrics:  # a traces-only backend
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path == "/v1/metrics":
                     assert self.headers["Content-Type"] == "application/x-protobuf"
                     receiver.metrics.append(metrics_service_pb2.ExportMetricsServiceRequest.FromString(body))
@@ -152,6 +162,14 @@ def test_the_metrics_endpoint_variable_is_used_as_is(tmp_path: Path, http_receiv
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{http_receiver.port}/v1/traces",
     )
     check_the_childs_metrics(histograms(http_receiver.metrics))
+
+
+def test_a_backend_without_metrics_gets_no_error_log_per_export(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    http_receiver.takes_metrics = False
+    done = run_child_process(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{http_receiver.port}")
+    assert "/v1/metrics" in http_receiver.paths
+    assert "/v1/traces" in http_receiver.paths
+    assert "metrics" not in done.stderr.lower(), done.stderr  # not the exporter's error, nor a traceback
 
 
 # --- OTLP/gRPC ------------------------------------------------------------------------------------------

@@ -200,14 +200,24 @@ def _metric_exporter(request: Request) -> tuple[Any, str] | None:
     if kind == "file":
         path = prepare(where or DEFAULT_METRICS_FILE)
         return (JsonLinesMetricExporter(path), path) if path is not None else None
+    from lc_otel._export import configure as traces
+    from lc_otel._metrics.guard import QuietMetricExporter
+
     timeout = _timeout(request)
+    exporter: Any
     if kind == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
 
-        return Grpc(endpoint=where, headers=headers, timeout=timeout), str(where)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
+        exporter = Grpc(endpoint=where, headers=headers, timeout=timeout)
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
-    return Http(endpoint=where, headers=headers, timeout=timeout), str(where)
+        exporter = Http(endpoint=where, headers=headers, timeout=timeout)
+    # Never log a password given in the URL (configure's helper, when it has one).
+    hide = getattr(traces, "without_userinfo", None)
+    target = hide(str(where)) if callable(hide) else str(where)
+    retry_after = env_number(traces.LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0)
+    return QuietMetricExporter(exporter, target=target, retry_after=retry_after), target
 
 
 def _prometheus_reader() -> Any | None:

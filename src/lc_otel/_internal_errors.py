@@ -1,7 +1,10 @@
 """Keep lc_otel's own failures away from the application.
 
-Every callback runs under :func:`guarded`. An internal error is logged once per kind on the ``lc_otel``
-logger and swallowed: the chain goes on, with less telemetry.
+Whatever lc_otel runs inside the application (the tracing handler's callbacks, the context-propagation
+wrappers, ``configure()``) catches its own exceptions and hands them to :func:`report_internal_error`: each
+callback in a ``try`` of its own, so the hot path pays no extra call; :func:`guarded` wraps a whole function
+where that cost does not matter (the token-usage handler). An internal error is logged once per kind on the
+``lc_otel`` logger and swallowed: the chain goes on, with less telemetry.
 """
 
 from __future__ import annotations

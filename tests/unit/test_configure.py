@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -245,3 +245,228 @@ def test_an_unreachable_backend_delays_exit_by_at_most_5_seconds(tmp_path: Path,
     assert took - start_up < 5.0, (took, start_up)  # the exit budget is 4 s
     assert done.stderr.count("dropping spans") <= 1
     assert "Traceback" not in done.stderr
+
+
+# --- bad OTEL_* values never break the host ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "abc"),
+        ("OTEL_ATTRIBUTE_COUNT_LIMIT", "-1"),
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "1.5"),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "many"),
+        ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", " "),
+    ],
+)
+def test_a_bad_sdk_limit_is_one_warning_and_tracing_stays_on(tmp_path: Path, name: str, value: str) -> None:
+    imported, _ = _python("import lc_otel", tmp_path, **{name: value})
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stderr.count(name) == 1
+    # lc_otel first: an import of LangChain before it would meet the bad value in LangSmith's own SDK import.
+    done, _ = _python("import lc_otel\n" + textwrap.dedent(_APP), tmp_path, **{name: value})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count(name) == 1
+    assert f"lc_otel: {name}={value!r} is not a non-negative integer or 'unset'; ignoring it" in done.stderr
+    assert [span["name"] for _, span in _file_spans(tmp_path / "lc-otel-spans.jsonl")] == ["step"]
+
+
+def test_valid_sdk_limits_are_left_alone(tmp_path: Path) -> None:
+    code = """
+        import os
+        import lc_otel
+        from opentelemetry.sdk.trace import SpanLimits
+        print(os.environ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"], SpanLimits().max_span_attributes)
+    """
+    done, _ = _python(code, tmp_path, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=" 7 ")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["7", "7"]
+    assert done.stderr == ""
+
+
+class _Collector:
+    """A real OTLP receiver on loopback, gRPC or HTTP/protobuf, that keeps what it receives."""
+
+    def __init__(self, protocol: str) -> None:
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        self.requests: list[object] = []
+        self.encodings: list[str | None] = []
+        self._stop: Callable[[], None]
+        if protocol == "grpc":
+            from concurrent.futures import ThreadPoolExecutor
+
+            import grpc
+            from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+            collector = self
+
+            class Service(trace_service_pb2_grpc.TraceServiceServicer):
+                def Export(self, request: object, context: object) -> object:
+                    collector.requests.append(request)
+                    return trace_service_pb2.ExportTraceServiceResponse()
+
+            server = grpc.server(ThreadPoolExecutor(max_workers=2))
+            trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), server)
+            self.port = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            self._stop = lambda: server.stop(None)
+        else:
+            import http.server
+            import threading
+
+            collector = self
+
+            class Handler(http.server.BaseHTTPRequestHandler):
+                def do_POST(self) -> None:
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    collector.encodings.append(self.headers.get("Content-Encoding"))
+                    collector.requests.append(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.end_headers()
+                    self.wfile.write(trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
+
+                def log_message(self, *args: object) -> None:
+                    pass
+
+            httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self.port = httpd.server_address[1]
+            threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+            def stop() -> None:
+                httpd.shutdown()
+                httpd.server_close()
+
+            self._stop = stop
+
+    def span_names(self) -> list[str]:
+        return [
+            span.name
+            for request in self.requests
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        ]
+
+    def stop(self) -> None:
+        self._stop()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.parametrize("variable", ["OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"])
+def test_an_unknown_compression_is_one_warning_and_spans_reach_the_collector_uncompressed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, protocol: str, variable: str
+) -> None:
+    from lc_otel._export.configure import build_processor
+
+    collector = _Collector(protocol)
+    try:
+        monkeypatch.setenv(variable, "zstd9")
+        target = resolve_target(endpoint=f"http://127.0.0.1:{collector.port}", protocol=protocol)
+        processor = build_processor(target, timeout=5, retry_after=0)
+        assert processor is not None
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        provider.get_tracer("t").start_span("compressed?").end()
+        assert provider.force_flush(10_000)
+        assert collector.span_names() == ["compressed?"]
+        if protocol == "http/protobuf":
+            assert collector.encodings == [None]
+        warnings = [r.getMessage() for r in caplog.records if r.name == "lc_otel"]
+        assert warnings == [
+            f"lc_otel: {variable}='zstd9' is not one of gzip, deflate, none; ignoring it (the default applies)"
+        ]
+        assert variable not in os.environ
+        provider.shutdown()
+    finally:
+        collector.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon", "a positive number of seconds"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "-3", "a positive number of seconds"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/nonexistent/ca.pem", "a readable file"),
+    ],
+)
+def test_other_bad_exporter_variables_are_one_warning_and_export_works(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, name: str, value: str, expected: str
+) -> None:
+    from lc_otel._export.configure import build_processor
+
+    collector = _Collector("grpc")
+    try:
+        monkeypatch.setenv(name, value)
+        processor = build_processor(resolve_target(endpoint=f"http://127.0.0.1:{collector.port}", protocol="grpc"))
+        assert processor is not None
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        provider.get_tracer("t").start_span("through").end()
+        assert provider.force_flush(10_000)
+        assert collector.span_names() == ["through"]
+        warnings = [r.getMessage() for r in caplog.records if r.name.startswith(("lc_otel", "opentelemetry"))]
+        assert warnings == [f"lc_otel: {name}={value!r} is not {expected}; ignoring it (the default applies)"]
+        provider.shutdown()
+    finally:
+        collector.stop()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_endpoint_userinfo_is_never_logged(tmp_path: Path, protocol: str) -> None:
+    code = """
+        import logging, sys
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        from opentelemetry import trace
+        from lc_otel._export.configure import configure
+        configure(endpoint=sys.argv[1] if len(sys.argv) > 1 else None)
+        trace.get_tracer("t").start_span("s").end()
+        trace.get_tracer_provider().force_flush()
+    """
+    endpoint = f"http://alice:s3cr3t-pw@127.0.0.1:{_dead_port()}"
+    done, _ = _python(code, tmp_path, LC_OTEL_ENDPOINT=endpoint, LC_OTEL_PROTOCOL=protocol, LC_OTEL_EXPORT_TIMEOUT="1")
+    assert done.returncode == 0, done.stderr
+    assert "exporting spans to http://127.0.0.1:" in done.stderr
+    assert "dropping spans for http://127.0.0.1:" in done.stderr  # the outage warning
+    assert "s3cr3t-pw" not in done.stderr
+    assert "alice" not in done.stderr
+
+
+def test_without_userinfo_keeps_the_rest_of_the_url() -> None:
+    from lc_otel._export.configure import without_userinfo
+
+    assert without_userinfo("https://u:p@collector:4318/v1/traces") == "https://collector:4318/v1/traces"
+    assert without_userinfo("u:p@collector:4317") == "collector:4317"
+    assert without_userinfo("http://u:p@ss@collector:4317") == "http://collector:4317"
+    assert without_userinfo("http://collector:4317") == "http://collector:4317"
+    assert ExportTarget(protocol="grpc", endpoint="http://tok@h:4317").description == "http://h:4317"
+
+
+def test_the_file_is_what_opentelemetrys_own_file_exporter_writes(tmp_path: Path) -> None:
+    """The reference: opentelemetry-exporter-otlp-json-file (a test dependency) writes the same JSON."""
+    from opentelemetry.exporter.otlp.json.file import FileSpanExporter
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+    from lc_otel._export.file import open_file_exporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("scope", "2.0")
+    attributes = {"n": 2**40, "x": [1.5, 2.5]}
+    with tracer.start_as_current_span("root", kind=SpanKind.CLIENT, attributes=attributes) as root:  # noqa: SIM117
+        with tracer.start_as_current_span("child", links=[Link(root.get_span_context(), {"k": "v"})]) as child:
+            child.add_event("e", {"b": b"\x00\x01"})
+            child.set_status(Status(StatusCode.ERROR, "bad"))
+    spans = memory.get_finished_spans()
+    ours, reference = tmp_path / "ours.jsonl", tmp_path / "reference.jsonl"
+    open_file_exporter(ours).export(spans)
+    reference_exporter = FileSpanExporter(str(reference))
+    reference_exporter.export(spans)
+    reference_exporter.shutdown()
+    assert json.loads(ours.read_text()) == json.loads(reference.read_text())

@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from lc_otel._cli.http import display_url
 from lc_otel._cli.traces.sdk import spans_from_sdk
 from lc_otel._cli.traces.tree import write_traces
 from lc_otel._export import configure as _configure
@@ -199,25 +200,28 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     # The same resolution as configure(): LC_OTEL_ENDPOINT, OTEL_* endpoints, protocols and headers.
     target = _configure.resolve_target(endpoint, protocol)
     if endpoint and target.protocol is None:
-        print(f"lc-otel: not an OTLP endpoint: {endpoint!r}", file=sys.stderr)
+        print(f"lc-otel: not an OTLP endpoint: '{display_url(endpoint)}'", file=sys.stderr)
         return 1
     if target.protocol is not None:
-        destination = f"{target.endpoint} (OTLP {target.protocol})"
+        destination = f"{display_url(target.endpoint or '')} (OTLP {target.protocol})"  # no user:password@
         try:
             inner = _configure.otlp_exporter(target, _EXPORT_TIMEOUT_SECONDS)
-        except ValueError as exc:  # the exporters parse the URL up front (a broken IPv6 host, a bad port)
-            print(f"lc-otel: not an OTLP endpoint: {target.endpoint!r} ({exc})", file=sys.stderr)
+        except ValueError:  # the exporters parse the URL up front (a broken IPv6 host, a bad port)
+            print(f"lc-otel: not an OTLP endpoint: '{display_url(target.endpoint or '')}'", file=sys.stderr)
             return 1
         exporter = _RecordingExporter(inner)
     else:
         path = target.path or _configure.DEFAULT_EXPORT_FILE
         destination = path
-        from opentelemetry.exporter.otlp.json.file import FileSpanExporter
+        from lc_otel._export.file import EncoderMissingError, open_file_exporter
 
         try:
-            exporter = _RecordingExporter(FileSpanExporter(path))
+            exporter = _RecordingExporter(open_file_exporter(path))
         except OSError as exc:
             print(f"lc-otel: cannot write spans to {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        except EncoderMissingError as exc:
+            print(f"lc-otel: cannot write spans to {path}: {exc}", file=sys.stderr)
             return 1
     provider.add_span_processor(BatchSpanProcessor(exporter))
 
@@ -238,7 +242,7 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
         print(f"lc-otel: could not export the spans to {destination}", file=sys.stderr)
         return 1
     if target.protocol is not None:
-        ui = (os.environ.get(LC_OTEL_JAEGER_UI) or DEFAULT_JAEGER_UI).rstrip("/")
+        ui = display_url((os.environ.get(LC_OTEL_JAEGER_UI) or DEFAULT_JAEGER_UI).rstrip("/"))
         out.write(f"Spans exported to {destination}.\nJaeger UI: {ui}/trace/{trace_id}\n")
     else:
         out.write(

@@ -7,11 +7,12 @@ the default. A bad value logs one warning and falls back; reading settings never
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 logger: Final = logging.getLogger("lc_otel")
@@ -35,7 +36,18 @@ LC_OTEL_STREAM_CHUNK_EVENTS: Final = "LC_OTEL_STREAM_CHUNK_EVENTS"
 """``true``: one ``langchain.stream.chunk`` span event per streamed chunk. Default ``false`` (costly)."""
 
 LC_OTEL_REDACT_PATTERNS: Final = "LC_OTEL_REDACT_PATTERNS"
-"""Extra regular expressions, separated by ``,``, whose matches are replaced in captured content."""
+"""Extra regular expressions whose matches are replaced in everything exported: one pattern, a JSON list of
+patterns (``["cust-[0-9]+", "order-[0-9]+"]``), or one pattern per line. A comma is part of a pattern."""
+
+LC_OTEL_MAX_EXCEPTION_LENGTH: Final = "LC_OTEL_MAX_EXCEPTION_LENGTH"
+"""Characters kept of an exception's message, of its stacktrace (the end) and of the status description.
+Default 8192."""
+
+LC_OTEL_MAX_TAG_ATTRIBUTES: Final = "LC_OTEL_MAX_TAG_ATTRIBUTES"
+"""``langchain.tag.<tag>`` attributes per span (``langchain.tags`` lists up to 128 tags). Default 32."""
+
+LC_OTEL_MAX_METADATA_ATTRIBUTES: Final = "LC_OTEL_MAX_METADATA_ATTRIBUTES"
+"""``langchain.metadata.<key>`` attributes per span. Default 32."""
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
@@ -91,18 +103,55 @@ def _genai_capture(environ: Mapping[str, str]) -> bool | None:
     return False
 
 
-def _patterns(raw: str | None) -> tuple[re.Pattern[str], ...]:
-    if not raw:
-        return ()
+_warned_patterns: set[str] = set()
+
+
+def _split_patterns(raw: str) -> list[str]:
+    r"""A JSON list of strings, else one pattern per line (a comma belongs to its pattern: ``\d{13,16}``).
+
+    In the JSON list a backslash may be doubled, as JSON wants, or written once, as regular expressions are
+    (a list with no doubled backslash is read that way: ``\b`` is then a word boundary, not a backspace).
+    """
+    text = raw.strip()
+    if text.startswith('["'):
+        doubled = text.replace("\\", "\\\\")
+        for candidate in (text, doubled) if "\\\\" in text else (doubled, text):
+            try:
+                parsed = json.loads(candidate)
+            except ValueError:
+                continue
+            if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+                return parsed
+    return text.splitlines()
+
+
+def compile_patterns(patterns: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
+    """Compile redaction patterns; one that does not compile is skipped with a warning (once per pattern)."""
     compiled: list[re.Pattern[str]] = []
-    for part in raw.split(","):
-        if not part.strip():
+    for pattern in patterns:
+        if isinstance(pattern, re.Pattern):
+            compiled.append(pattern)
+            continue
+        if not isinstance(pattern, str) or not pattern.strip():
             continue
         try:
-            compiled.append(re.compile(part.strip()))
-        except re.error:
-            _warn(LC_OTEL_REDACT_PATTERNS, part, "pattern skipped")
+            compiled.append(re.compile(pattern.strip()))
+        except (re.error, RecursionError, OverflowError) as error:
+            if pattern not in _warned_patterns:
+                _warned_patterns.add(pattern)
+                logger.warning(
+                    "lc_otel: %s: the pattern %r does not compile (%s); skipped, the others apply",
+                    LC_OTEL_REDACT_PATTERNS,
+                    pattern,
+                    error,
+                )
     return tuple(compiled)
+
+
+def _patterns(raw: str | None) -> tuple[re.Pattern[str], ...]:
+    if not raw or not raw.strip():
+        return ()
+    return compile_patterns(_split_patterns(raw))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -125,7 +174,16 @@ class Settings:
     """Record a span event per streamed chunk."""
 
     redact_patterns: tuple[re.Pattern[str], ...] = ()
-    """Extra patterns replaced by ``[REDACTED]`` in captured content."""
+    """Extra patterns replaced by ``[REDACTED]`` in every exported string, after the built-in ones."""
+
+    max_exception_length: int = 8192
+    """Characters kept of an exception's message, stacktrace (its end) and status description."""
+
+    max_tag_attributes: int = 32
+    """``langchain.tag.<tag>`` attributes per span; ``langchain.tags`` lists up to 128 tags."""
+
+    max_metadata_attributes: int = 32
+    """``langchain.metadata.<key>`` attributes per span."""
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied."""
@@ -145,4 +203,7 @@ class Settings:
             max_run_age=env_number(LC_OTEL_MAX_RUN_AGE, 3600.0, minimum=0.001, environ=env),
             stream_chunk_events=env_bool(LC_OTEL_STREAM_CHUNK_EVENTS, False, env),
             redact_patterns=_patterns(env.get(LC_OTEL_REDACT_PATTERNS)),
+            max_exception_length=int(env_number(LC_OTEL_MAX_EXCEPTION_LENGTH, 8192, minimum=16, environ=env)),
+            max_tag_attributes=int(env_number(LC_OTEL_MAX_TAG_ATTRIBUTES, 32, minimum=0, environ=env)),
+            max_metadata_attributes=int(env_number(LC_OTEL_MAX_METADATA_ATTRIBUTES, 32, minimum=0, environ=env)),
         )

@@ -1,32 +1,39 @@
 """Turn LangChain run payloads (names, tags, metadata) into span attributes.
 
 Pure functions: no state, no OpenTelemetry calls. Values are coerced to what every OTLP backend accepts
-(str, bool, int, float and homogeneous sequences of them); nothing here raises on odd input.
+(str, bool, int, float and homogeneous sequences of them), redacted (tags and metadata are recorded whatever
+the content setting) and bounded: each string to 255 characters, the tags and metadata of one span to a number
+of attributes, so they never crowd lc_otel's own attributes out of the SDK's attribute limit. Nothing here
+raises on odd input.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Protocol, TypeGuard
+from typing import Any, Final, TypeGuard
 
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.redaction import MAX_NAME_LENGTH, REDACTED, Redactor, coerce_text, is_secret_key
 
-MAX_INDEXED_LENGTH: Final = 255
-"""Backends index short strings only (Jaeger, Elasticsearch keyword fields): metadata is cut to this."""
+MAX_INDEXED_LENGTH: Final = MAX_NAME_LENGTH
+"""Backends index short strings only (Jaeger, Elasticsearch keyword fields): tags and metadata are cut to this."""
+
+MAX_TAG_ATTRIBUTES: Final = 32
+"""``langchain.tag.<tag>`` attributes per span, by default (``LC_OTEL_MAX_TAG_ATTRIBUTES``)."""
+MAX_METADATA_ATTRIBUTES: Final = 32
+"""``langchain.metadata.<key>`` attributes per span, by default (``LC_OTEL_MAX_METADATA_ATTRIBUTES``)."""
+MAX_TAGS: Final = 128
+"""Tags kept in the ``langchain.tags`` list (one attribute, whatever its length)."""
 
 _STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
 _RETRY_TAG: Final = "retry:attempt:"
 _TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
-_REDACTED: Final = "[REDACTED]"
-_REDACT_WINDOW: Final = MAX_INDEXED_LENGTH + 512
-"""Text redacted before the cut to 255, so a secret that straddles the cut is still recognised whole."""
-_JSON_KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)":')
+_INT64: Final = range(-(2**63), 2**63)
 _LANGCHAIN_METADATA_KEYS: Final = frozenset(
     {
         "lc_versions",
@@ -46,34 +53,10 @@ _LANGCHAIN_METADATA_KEYS: Final = frozenset(
 _CONVERSATION_KEYS: Final = ("thread_id", "session_id", "conversation_id")
 _LANGGRAPH_RENAMES: Final = {"langgraph_node": sc.LANGGRAPH_NODE, "langgraph_step": sc.LANGGRAPH_STEP}
 
+_BUILTIN_REDACTOR: Final = Redactor(max_length=MAX_INDEXED_LENGTH)
+"""The built-in patterns only: for callers that pass no redactor of their own."""
+
 Attributes = dict[str, AttributeValue]
-
-
-class Redacts(Protocol):
-    """What metadata needs of :class:`lc_otel._attributes.content.Redactor` (kept abstract: ``_content`` imports us)."""
-
-    def text(self, value: str) -> str:
-        """Replace every credential-looking match in ``value``."""
-
-    def value(self, value: Any, depth: int = 0) -> Any:
-        """Return a JSON-friendly copy of ``value`` with secrets replaced."""
-
-    def __hash__(self) -> int:
-        """Hashable by identity: redacted text is cached per redactor."""
-
-
-@functools.cache
-def _builtin_redactor() -> Redacts:
-    from lc_otel._attributes.content import Redactor  # here, not at the top: _content imports this module
-
-    return Redactor(max_length=MAX_INDEXED_LENGTH)
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_secret_key(key: str) -> bool:
-    from lc_otel._attributes.content import is_secret_key
-
-    return is_secret_key(key)
 
 
 def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -81,6 +64,11 @@ def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     if value is None:
         return False
     return isinstance(value, (dict, Mapping))  # dict first: a cheap exact check before the ABC machinery
+
+
+def is_int64(value: int) -> bool:
+    """Tell whether ``value`` fits an OTLP int (64-bit): the exporter drops a span with a larger one."""
+    return value in _INT64
 
 
 def is_structural_tag(tag: str) -> bool:
@@ -93,7 +81,10 @@ def retry_attempt(tags: Iterable[Any]) -> int | None:
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(_RETRY_TAG):
             number = tag[len(_RETRY_TAG) :]
-            return int(number) if number.isdigit() else None
+            # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+            if not number.isascii() or not number.isdigit() or len(number) > 18:
+                return None
+            return int(number)
     return None
 
 
@@ -102,35 +93,34 @@ def tag_key(tag: str) -> str:
     return sc.TAG_PREFIX + _TAG_KEY_UNSAFE.sub("_", tag)
 
 
-def user_tags(tags: Iterable[Any] | None) -> list[str]:
-    """Keep the user's tags in order, once each: no structural tags, no empty ones, strings only."""
+def user_tags(tags: Iterable[Any] | None, redactor: Redactor | None = None, limit: int = MAX_TAGS) -> list[str]:
+    """Keep the user's tags in order, once each, at most ``limit``: no structural or empty tags, redacted, cut."""
     if not tags:
         return []
+    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
     seen: dict[str, None] = {}
     for tag in tags:
-        text = tag if isinstance(tag, str) else coerce_text(tag)
-        text = text.strip()[:MAX_INDEXED_LENGTH]
+        text = (tag if isinstance(tag, str) else coerce_text(tag)).strip()
         if text and not is_structural_tag(text):
-            seen[text] = None
+            seen[redacts.name(text)] = None
+            if len(seen) >= limit:
+                break
     return list(seen)
 
 
-def tag_attributes(tags: Iterable[Any] | None, into: Attributes) -> None:
-    """Add ``langchain.tags`` and one ``langchain.tag.<tag>=true`` per user tag to ``into``."""
-    kept = user_tags(tags)
+def tag_attributes(
+    tags: Iterable[Any] | None,
+    into: Attributes,
+    redactor: Redactor | None = None,
+    max_attributes: int = MAX_TAG_ATTRIBUTES,
+) -> None:
+    """Add ``langchain.tag.<tag>=true`` for the first ``max_attributes`` user tags, and ``langchain.tags``."""
+    kept = user_tags(tags, redactor)
     if not kept:
         return
-    into[sc.TAGS] = kept
-    for tag in kept:
+    for tag in kept[:max_attributes]:
         into[tag_key(tag)] = True
-
-
-def coerce_text(value: Any) -> str:
-    """Render any value as text, never raising."""
-    try:
-        return value if isinstance(value, str) else str(value)
-    except Exception:  # noqa: BLE001 - a __str__ that raises must not break tracing
-        return f"<unprintable {type(value).__name__}>"
+    into[sc.TAGS] = kept
 
 
 def to_json(value: Any) -> str:
@@ -141,78 +131,81 @@ def to_json(value: Any) -> str:
         return coerce_text(value)
 
 
-def scalar_value(value: Any, max_length: int) -> AttributeValue | None:
-    """Coerce a metadata value: scalars kept (strings cut), ``None`` dropped, the rest as compact JSON."""
+def scalar_value(value: Any, max_length: int, redactor: Redactor | None = None) -> AttributeValue | None:
+    """Coerce a metadata value: scalars kept (strings cut), ``None`` dropped, the rest as compact JSON.
+
+    Work is bounded by ``max_length``, whatever the value: a nested value is walked only as far as fits.
+    """
     if value is None:
         return None
     if isinstance(value, str):
         return value[:max_length]
     if isinstance(value, bool | int):
         # OTLP ints are 64-bit: a larger Python int would be dropped by the exporter.
-        if isinstance(value, bool) or -(2**63) <= value < 2**63:
+        if isinstance(value, bool) or is_int64(value):
             return value
-        return str(value)[:max_length]
+        return coerce_text(value)[:max_length]
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return f"<{len(value)} bytes>"
-    return to_json(value)[:max_length]
+    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    return to_json(redacts.value(value, budget=max_length + 1))[:max_length]
 
 
-@functools.lru_cache(maxsize=1024)
-def _redact_text(redactor: Redacts, text: str) -> str:
-    # Cached: every run of a request carries the same metadata, and the patterns are the costly part.
-    return redactor.text(text)[:MAX_INDEXED_LENGTH]
-
-
-def _names_a_secret(json_text: str) -> bool:
-    """Tell whether encoded JSON has a credential-like key somewhere inside."""
-    return '":' in json_text and any(_is_secret_key(key) for key in _JSON_KEY.findall(json_text))
-
-
-def _redacted_metadata_value(key: str, value: Any, redactor: Redacts) -> AttributeValue | None:
+def _redacted_metadata_value(key: str, value: Any, redactor: Redactor) -> AttributeValue | None:
     """Coerce one metadata value like :func:`scalar_value`, with secrets replaced (metadata is always sent)."""
     if value is None:
         return None
-    if _is_secret_key(key):
-        return _REDACTED
+    if is_secret_key(key):
+        return REDACTED
     if isinstance(value, str):
-        return _redact_text(redactor, value[:_REDACT_WINDOW])
-    if isinstance(value, bool | int | float | bytes | bytearray | memoryview):
-        return scalar_value(value, MAX_INDEXED_LENGTH)
-    text = to_json(value)
-    if _names_a_secret(text):
-        text = to_json(redactor.value(value))
-    return _redact_text(redactor, text[:_REDACT_WINDOW])
+        return redactor.name(value)
+    return scalar_value(value, MAX_INDEXED_LENGTH, redactor)
 
 
-def metadata_attributes(metadata: Mapping[str, Any] | None, into: Attributes, redactor: Redacts | None = None) -> None:
+def metadata_attributes(
+    metadata: Mapping[str, Any] | None,
+    into: Attributes,
+    redactor: Redactor | None = None,
+    max_attributes: int = MAX_METADATA_ATTRIBUTES,
+) -> None:
     """Add ``langchain.metadata.<key>`` entries, LangGraph markers and the conversation id to ``into``.
 
     Metadata is recorded whatever the content setting, so secrets are replaced here: values under a
     credential-like key, and text matching a credential pattern (the built-in ones, or ``redactor``'s, which
-    adds the configured ``LC_OTEL_REDACT_PATTERNS``).
+    adds the configured ``LC_OTEL_REDACT_PATTERNS``) in keys and values. At most ``max_attributes`` user
+    entries are added; the LangGraph markers and the conversation id come after them.
     """
     if not metadata or (type(metadata) is not dict and not is_mapping(metadata)):
         return
-    redacts = redactor if redactor is not None else _builtin_redactor()
+    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    derived: Attributes = {}
+    added = 0
     for key, value in metadata.items():
         if key in _LANGCHAIN_METADATA_KEYS:  # a model call's metadata is mostly these: one set lookup each
             continue
         if not isinstance(key, str) or not key or key.startswith("ls_"):
             continue
         renamed = _LANGGRAPH_RENAMES.get(key)
+        if renamed is None and added >= max_attributes:
+            continue
         coerced = _redacted_metadata_value(key, value, redacts)
         if coerced is None:
             continue
-        into[renamed or sc.METADATA_PREFIX + key] = coerced
-    if metadata.keys().isdisjoint(_CONVERSATION_KEYS):
-        return
-    for key in _CONVERSATION_KEYS:
-        conversation = metadata.get(key)
-        if conversation is not None and conversation != "":
-            into[sc.GEN_AI_CONVERSATION_ID] = coerce_text(conversation)[:MAX_INDEXED_LENGTH]
-            break
+        if renamed is not None:
+            derived[renamed] = coerced
+        else:
+            into[sc.METADATA_PREFIX + redacts.name(key)] = coerced
+            added += 1
+    if not metadata.keys().isdisjoint(_CONVERSATION_KEYS):
+        for key in _CONVERSATION_KEYS:
+            conversation = metadata.get(key)
+            if conversation is not None and conversation != "":
+                derived[sc.GEN_AI_CONVERSATION_ID] = redacts.name(coerce_text(conversation))
+                break
+    if derived:
+        into.update(derived)
 
 
 def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Unnamed") -> str:
@@ -229,3 +222,24 @@ def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Un
             if isinstance(last, str) and last:
                 return last
     return default
+
+
+__all__ = [
+    "MAX_INDEXED_LENGTH",
+    "MAX_METADATA_ATTRIBUTES",
+    "MAX_TAGS",
+    "MAX_TAG_ATTRIBUTES",
+    "Attributes",
+    "coerce_text",
+    "is_int64",
+    "is_mapping",
+    "is_structural_tag",
+    "metadata_attributes",
+    "retry_attempt",
+    "run_name",
+    "scalar_value",
+    "tag_attributes",
+    "tag_key",
+    "to_json",
+    "user_tags",
+]

@@ -48,13 +48,16 @@ def check_pipeline(config: dict[str, Any]) -> None:
     service = config["service"]
     for extension in service.get("extensions", []):
         assert extension in config["extensions"]
+    connectors = config.get("connectors") or {}
     for pipeline in service["pipelines"].values():
         for kind in ("receivers", "processors", "exporters"):
             for name in pipeline.get(kind, []):
-                assert name in config[kind], f"{kind} {name} is used but not defined"
+                # A connector is the exporter of one pipeline and the receiver of another.
+                defined = name in config.get(kind, {}) or (kind != "processors" and name in connectors)
+                assert defined, f"{kind} {name} is used but not defined"
 
 
-@pytest.mark.parametrize("name", ["jaeger-memory.yaml", "jaeger-badger.yaml"])
+@pytest.mark.parametrize("name", ["jaeger-memory.yaml", "jaeger-badger.yaml", "jaeger-spm.yaml"])
 def test_jaeger_configs_listen_where_lc_otel_sends_and_queries(name: str) -> None:
     config = load(name)
     check_pipeline(config)
@@ -132,7 +135,10 @@ def test_collector_variant_forwards_to_jaeger_otlp_grpc() -> None:
     assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == f"0.0.0.0:{OTLP_GRPC}"
 
 
-@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.badger.yml", "docker-compose.collector.yml"])
+@pytest.mark.parametrize(
+    "compose",
+    ["docker-compose.yml", "docker-compose.badger.yml", "docker-compose.collector.yml", "docker-compose.spm.yml"],
+)
 def test_mounted_files_exist(compose: str) -> None:
     for service in load(compose)["services"].values():
         for volume in service.get("volumes", []):
@@ -151,3 +157,49 @@ def test_readme_commands_and_tag_syntax_match_the_cli() -> None:
     assert f"`{tag_key('production')}=true`" in readme
     assert "docker compose -f deploy/jaeger/docker-compose.yml up -d" in readme
     assert "http://localhost:16686/trace/" in readme
+
+
+def test_spm_variant_feeds_the_monitor_tab_from_span_metrics_through_prometheus() -> None:
+    """Jaeger's SPM set-up: spanmetrics connector -> prometheus exporter <- Prometheus <- jaeger_query."""
+    config = load("jaeger-spm.yaml")
+    pipelines = config["service"]["pipelines"]
+    assert "spanmetrics" in config["connectors"]
+    assert "spanmetrics" in pipelines["traces"]["exporters"]
+    assert "jaeger_storage_exporter" in pipelines["traces"]["exporters"]  # traces are still stored
+    span_metrics = [p for p in pipelines.values() if "spanmetrics" in p.get("receivers", [])]
+    assert [p["exporters"] for p in span_metrics] == [["prometheus"]]
+    # lc-otel sends its GenAI metrics with the spans: an OTLP metrics pipeline takes them.
+    assert pipelines["metrics"]["receivers"] == ["otlp"]
+    assert pipelines["metrics"]["exporters"] == ["prometheus"]
+    exporter_port = port_of(config["exporters"]["prometheus"]["endpoint"])
+
+    query = config["extensions"]["jaeger_query"]
+    backend = config["extensions"]["jaeger_storage"]["metric_backends"][query["storage"]["metrics"]]["prometheus"]
+    prometheus_url = urlsplit(backend["endpoint"])
+
+    base = load("docker-compose.yml")
+    override = load("docker-compose.spm.yml")
+    assert override["name"] == base["name"]  # the same project: an override, not a second Jaeger
+    services = override["services"]
+    assert prometheus_url.hostname in services
+    prometheus = services["prometheus"]
+    assert published(prometheus)[prometheus_url.port] == prometheus_url.port
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", image(prometheus))
+    assert "/-/ready" in " ".join(prometheus["healthcheck"]["test"])
+    assert services["jaeger"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    base_target = base["services"]["jaeger"]["volumes"][0].split(":")[1]
+    assert services["jaeger"]["volumes"] == [f"./jaeger-spm.yaml:{base_target}:ro"]
+
+    (mount,) = prometheus["volumes"]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/prometheus/prometheus.yml"
+    scrape = yaml.safe_load((DEPLOY / source).read_text(encoding="utf-8"))
+    targets = [t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]]
+    assert targets == [f"jaeger:{exporter_port}"]
+    assert "jaeger" in base["services"]
+
+
+def test_readme_says_how_to_open_the_monitor_tab() -> None:
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert "docker compose -f deploy/jaeger/docker-compose.yml -f deploy/jaeger/docker-compose.spm.yml up -d" in readme
+    assert "http://localhost:16686/monitor" in readme

@@ -21,8 +21,10 @@ from lc_otel._cli.http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     check_url,
+    display_url,
     format_size,
     parse_size,
+    url_problem,
 )
 from lc_otel._cli.terminal import printable, shorten, write_line
 from lc_otel._cli.traces.file import read_spans_file
@@ -93,10 +95,9 @@ def _jaeger_url(text: str) -> str:
 def _endpoint(text: str) -> str:
     # What configure() accepts: an http(s) URL, or a bare host:port meaning http://host:port.
     url = text.strip()
-    try:
-        check_url(url if "://" in url else f"http://{url}", example="http://localhost:4317")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("http://http://", "http://")) from None
+    problem = url_problem(url if "://" in url else f"http://{url}")
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}: '{display_url(url)}' (expected e.g. http://localhost:4317)")
     return url
 
 

@@ -58,13 +58,18 @@ def _netloc_without_userinfo(parts: urllib.parse.SplitResult) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` as it may be printed: without ``user:password@``, control characters escaped, cut to a line."""
+    """``url`` as it may be printed: without ``user:password@``, control characters escaped, cut to a line.
+
+    A bare ``user:password@host:port`` (which OTLP settings accept) loses its credentials too.
+    """
+    bare = "://" not in url
     try:
-        parts = urllib.parse.urlsplit(url)
+        parts = urllib.parse.urlsplit(f"http://{url}" if bare else url)
     except ValueError:
         return shorten(url.rpartition("@")[2])
     if "@" in parts.netloc:
         url = urllib.parse.urlunsplit(parts._replace(netloc=_netloc_without_userinfo(parts)))
+        url = url.removeprefix("http://") if bare else url
     return shorten(url)
 
 
@@ -75,13 +80,14 @@ def check_url(text: str, *, example: str = "http://localhost:16686") -> str:
         ValueError: It is not; the message is one printable line without the URL's credentials.
     """
     url = text.strip()
-    reason = _url_problem(url)
+    reason = url_problem(url)
     if reason is not None:
         raise ValueError(f"{reason}: '{display_url(url)}' (expected e.g. {example})")
     return url
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an ``http(s)://host[:port]`` URL, in a few words; ``None`` when it is one."""
     if printable(url) != url or " " in url:
         return "not a URL (it holds spaces or control characters)"
     try:

@@ -20,6 +20,7 @@ from opentelemetry.trace import TracerProvider
 
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
+from lc_otel._tracing import cancellation
 from lc_otel._tracing import handler_registry as _owners
 from lc_otel._tracing.chain import ChainCallbacks
 from lc_otel._tracing.model import ModelCallbacks
@@ -77,7 +78,10 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
         )
         super().__init__(tracer_provider, resolved, meter_provider, logger_provider)
         _owners.register(self)
-        # Spans other libraries create inside a step nest under it, also without instrument() (see _context).
+        # Runs LangChain never ends when a task is cancelled at the wrong moment end at once (see cancellation);
+        # first, so the propagation wrappers go around these and uninstall restores exactly what it found.
+        cancellation.install()
+        # Spans other libraries create inside a step nest under it, also without instrument() (see _propagation).
         propagation.install_by_default()
 
     # One handler instance must stay one span table, even when LangChain deep-copies a config.

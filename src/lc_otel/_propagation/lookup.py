@@ -1,7 +1,7 @@
 """From a LangChain run id to its span: the context a step of that run runs in, and a stand-in span.
 
-Every lc_otel handler registers itself (:mod:`lc_otel._tracing.handler_registry`) and keeps the context it
-made for each open run, so a run's span is found whichever callback manager the step was given.
+Every open run is claimed in :mod:`lc_otel._tracing.handler_registry` by the handler that traces it, which keeps
+the context it made for the run, so a run's span is found whichever callback manager the step was given.
 """
 
 from __future__ import annotations
@@ -27,23 +27,19 @@ def span_of_run(run_id: uuid.UUID | None) -> Span | None:
 def context_of_run(run_id: object) -> otel_context.Context | None:
     """Return the context in which a step of the open run ``run_id`` runs: its span current.
 
-    A run is traced by one of the registered handlers, so asking each finds it: usually one handler, one
-    dictionary lookup, and a context the run made once.
+    The registry knows which handler traces each open run, so this is two dictionary lookups and a context
+    the run made once, however many handlers are alive.
     """
     if not isinstance(run_id, uuid.UUID):
         return None
-    for ref in _owners.registered():
-        handler = ref()
-        if handler is None:
-            continue
-        try:
-            context = handler.context_for(run_id)
-        except Exception as error:  # noqa: BLE001 - one broken handler (a subclass) must not hide the others
-            report_internal_error("context_of_run", error)
-            continue
-        if context is not None:
-            return context
-    return None
+    handler = _owners.owner(run_id)
+    if handler is None:
+        return None
+    try:
+        return handler.context_for(run_id)
+    except Exception as error:  # noqa: BLE001 - a broken handler (a subclass): the step runs as without lc_otel
+        report_internal_error("context_of_run", error)
+        return None
 
 
 class RunSpan(Span):

@@ -76,12 +76,14 @@ class ChainCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            self._add_subtree_usage(run)
-            if self._settings.capture_content:
-                if "inputs" in kwargs:  # a streamed run reports its real input only now
-                    run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))
-                run.span.set_attribute(sc.OUTPUT, self._capture(outputs))
-            run.span.end()
+            try:
+                self._add_subtree_usage(run)
+                if self._settings.capture_content:
+                    if "inputs" in kwargs:  # a streamed run reports its real input only now
+                        run.span.set_attribute(sc.INPUT, self._capture(kwargs["inputs"]))
+                    run.span.set_attribute(sc.OUTPUT, self._capture(outputs))
+            finally:
+                run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_chain_end", internal)
 

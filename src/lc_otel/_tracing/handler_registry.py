@@ -1,57 +1,75 @@
-"""Which handler traces a run, when more than one receives it.
+"""Which handler traces a run, when more than one receives it, and finding a run's handler in one lookup.
 
 With :func:`lc_otel.instrument` on, the process-wide handler is inherited by every child run, and a model or
 chain built with ``callbacks=[another_handler]`` hands that run to both. LangChain calls inherited handlers
 first, so the first handler to start a run owns it: it also holds the run's parents, so the tree stays whole,
 and the others skip the run. One span per run.
+
+Every open run of every handler is in :data:`OWNER_OF`, so both questions asked per run (is it traced
+elsewhere? which handler holds its span?) cost one dictionary lookup, however many handlers are alive: a
+service that creates a handler per request and keeps a thousand of them pays what a service with one does.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import Protocol
+from typing import Final, Protocol
 from uuid import UUID
 
 from opentelemetry.context import Context
 
 
-class _Tracks(Protocol):
-    def tracks(self, run_id: UUID) -> bool: ...
+class Tracks(Protocol):
+    """What the registry asks of a handler."""
 
-    def context_for(self, run_id: UUID) -> Context | None: ...
+    def tracks(self, run_id: UUID) -> bool:
+        """Whether the run ``run_id`` is open in this handler."""
 
+    def context_for(self, run_id: UUID) -> Context | None:
+        """The context a step of the open run ``run_id`` runs in (its span current), if any."""
+
+
+Owner = weakref.ReferenceType[Tracks]
+"""How :data:`OWNER_OF` names a handler: weakly, so a dropped handler is not kept alive by its open runs."""
+
+OWNER_OF: Final[dict[int | UUID, Owner]] = {}
+"""Every open run of every handler, by run key (``run_id.int``), to the handler that traces it.
+
+Claimed and released by each handler's run table (:class:`lc_otel._tracing.run_table.RunTable`) as its runs
+start and end, with ``setdefault`` and ``pop``: one atomic dictionary operation each, so the first handler to
+start a run owns it whichever thread gets there first."""
 
 _lock = threading.Lock()
-# Copy-on-write, so the lookup on every run start iterates a snapshot without taking the lock.
-_live: tuple[weakref.ReferenceType[_Tracks], ...] = ()
+# Copy-on-write, so a walk iterates a snapshot without taking the lock.
+_live: tuple[weakref.ReferenceType[Tracks], ...] = ()
 
 
-def register(handler: _Tracks) -> None:
+def register(handler: Tracks) -> None:
     """Remember ``handler`` (weakly) as a handler that may receive the same runs as others."""
     global _live  # noqa: PLW0603 - the registry is process-wide by nature
     with _lock:
         _live = (*(ref for ref in _live if ref() is not None), weakref.ref(handler))
 
 
-def traced_elsewhere(handler: _Tracks, run_id: UUID) -> bool:
+def owner(run_id: UUID) -> Tracks | None:
+    """Return the handler that traces the open run ``run_id``, if any: one lookup."""
+    ref = OWNER_OF.get(getattr(run_id, "int", run_id))
+    return ref() if ref is not None else None
+
+
+def traced_elsewhere(handler: Tracks, run_id: UUID) -> bool:
     """Whether a handler other than ``handler`` already traces ``run_id``."""
-    live = _live
-    if len(live) < 2:  # the common case, one handler in the process: it is ``handler``
-        return False
-    for ref in live:
-        other = ref()
-        if other is not None and other is not handler and other.tracks(run_id):
-            return True
-    return False
+    other = owner(run_id)
+    return other is not None and other is not handler
 
 
-def registered() -> tuple[weakref.ReferenceType[_Tracks], ...]:
-    """Weak references to every registered handler, oldest first (dead ones included): the cheapest walk."""
+def registered() -> tuple[weakref.ReferenceType[Tracks], ...]:
+    """Weak references to every registered handler, oldest first (dead ones included)."""
     return _live
 
 
-def forget_all(keep: _Tracks | None = None) -> None:
+def forget_all(keep: Tracks | None = None) -> None:
     """Forget every handler but ``keep`` (for :func:`lc_otel.testing.reset`: a clean slate between tests)."""
     global _live  # noqa: PLW0603
     with _lock:

@@ -172,11 +172,13 @@ class ModelCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            attributes = self._model_end_attributes(run, response)
-            run.span.set_attributes(attributes)
-            if run.telemetry is not None and self._telemetry is not None:
-                self._telemetry.end(run, None, attributes, response)
-            run.span.end()
+            try:
+                attributes = self._model_end_attributes(run, response)
+                run.span.set_attributes(attributes)
+                if run.telemetry is not None and self._telemetry is not None:
+                    self._telemetry.end(run, None, attributes, response)
+            finally:
+                run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_end", internal)
 
@@ -185,12 +187,15 @@ class ModelCallbacks(RunSpans):
     ) -> None:
         """End a model span as failed or cancelled, keeping what the partial response tells."""
         try:
-            run = self._finish_with_error(run_id, error)
+            run = self._finish(run_id, error)
             if run is None:
                 return
-            partial = kwargs.get("response")
-            if partial is not None:
-                run.span.set_attributes(self._model_end_attributes(run, partial))
-            run.span.end()
+            try:
+                self._mark_outcome(run, error)
+                partial = kwargs.get("response")
+                if partial is not None:
+                    run.span.set_attributes(self._model_end_attributes(run, partial))
+            finally:
+                run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_error", internal)

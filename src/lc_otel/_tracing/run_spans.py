@@ -28,8 +28,9 @@ from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.recorder import telemetry_for
 from lc_otel._propagation import fast_context as _current
 from lc_otel._settings import Settings
-from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing import cancellation as _cancellation
 from lc_otel._tracing import run_outcome as _errors
+from lc_otel._tracing.handler_registry import OWNER_OF as _owner_of
 from lc_otel._tracing.run_table import Run, RunTable, run_context
 from lc_otel._version import __version__
 
@@ -62,7 +63,8 @@ class RunSpans(BaseCallbackHandler):
         super().__init__()
         self._settings = settings
         self._tracer = trace.get_tracer(_INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
-        self._runs = RunTable(max_open=settings.max_open_runs, max_age=settings.max_run_age)
+        # The table claims every run it opens for this handler, process-wide (see handler_registry).
+        self._runs = RunTable(max_open=settings.max_open_runs, max_age=settings.max_run_age, owner=self)
         self._open = self._runs.by_key
         self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
         self._streaming: Run | None = None
@@ -99,11 +101,17 @@ class RunSpans(BaseCallbackHandler):
         """End every open span, marked evicted. Call before the tracer provider shuts down."""
         try:
             for run in self._runs.drain():
-                _errors.mark_cancelled(run.span)
-                run.span.set_attribute(sc.RUN_EVICTED, True)
-                run.span.end()
+                self._close_abandoned(run, evicted=True)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.shutdown", internal)
+
+    def end_abandoned(self, run: Run, error: BaseException) -> None:
+        """End ``run``, if still open, and its open descendants: LangChain will send no end event for it.
+
+        Cancelled (``error`` is a cancellation) or failed; see :mod:`lc_otel._tracing.cancellation`.
+        """
+        if run.is_open:
+            self._end_failed(run.run_id, error)
 
     # --- span lifecycle -------------------------------------------------------------------------------
 
@@ -122,9 +130,8 @@ class RunSpans(BaseCallbackHandler):
     ) -> Run | None:
         runs = self._runs
         key = getattr(run_id, "int", run_id)  # run_key(run_id), inline
-        if key in self._open:  # a duplicate start: keep the first, drop this one
-            return None
-        if _owners.traced_elsewhere(self, run_id):  # another handler got it first (see _owners)
+        # Open already, here (a duplicate start: keep the first) or in another handler that got it first.
+        if key in _owner_of:
             return None
         parent = ended_parent = None
         if parent_run_id is not None:
@@ -161,9 +168,6 @@ class RunSpans(BaseCallbackHandler):
             if agent_name is not None and run_type in _AGENT_STEP_TYPES:
                 attributes[sc.GEN_AI_AGENT_NAME] = agent_name
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
-        if attempt is not None and parent is not None:
-            # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
-            parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
         run = Run(
             run_id,
             key,
@@ -175,14 +179,21 @@ class RunSpans(BaseCallbackHandler):
             run_id_text=run_id_text,
             agent_name=agent_name,
         )
-        if self._telemetry is not None:
-            run.telemetry = self._telemetry.start(attributes)
+        try:
+            if attempt is not None and parent is not None:
+                # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
+                parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
+            if self._telemetry is not None:
+                run.telemetry = self._telemetry.start(attributes)
+        except Exception as internal:  # noqa: BLE001 - the span is started: it is tracked and ends, whatever failed
+            report_internal_error("OpenTelemetryCallbackHandler._start", internal)
         evicted = self._runs.add(run)
         if evicted is None:  # lost a race with a duplicate start
             span.end()
             return None
         for stale in evicted:
             self._close_abandoned(stale, evicted=True)
+        _cancellation.record(self, run)
         return run
 
     def _tag_info(self, tags: Sequence[str]) -> tuple[Attributes, int | None]:
@@ -209,14 +220,25 @@ class RunSpans(BaseCallbackHandler):
         return cached
 
     def _close_abandoned(self, run: Run, *, evicted: bool = False) -> None:
-        _errors.mark_cancelled(run.span)
-        if evicted:
-            run.span.set_attribute(sc.RUN_EVICTED, True)
-        self._add_subtree_usage(run)
-        run.span.end()
+        """End ``run``'s span as cancelled (or evicted): LangChain will never end it. Never raises."""
+        try:
+            try:
+                _errors.mark_cancelled(run.span)
+                if evicted:
+                    run.span.set_attribute(sc.RUN_EVICTED, True)
+                self._add_subtree_usage(run)
+            finally:
+                run.span.end()
+        except Exception as internal:  # noqa: BLE001 - one run's failure must not leave the others open
+            report_internal_error("OpenTelemetryCallbackHandler._close_abandoned", internal)
 
     def _finish(self, run_id: UUID, error: BaseException | None = None) -> Run | None:
         """Stop tracking ``run_id``; end its open descendants as cancelled; return it for ending.
+
+        Never raises once the run is popped.
+        The caller owns the returned run's span from here: it must end it in a ``finally``, so that a failure
+        while reading the outcome (a malformed response, an output that cannot be printed) still ends it,
+        and its children keep an exported parent.
 
         Records the run's GenAI metrics, except a model call's success: its end has the response to read.
         """
@@ -228,24 +250,28 @@ class RunSpans(BaseCallbackHandler):
                 self._close_abandoned(descendant)
         run = popped[-1]
         if run.telemetry is not None and self._telemetry is not None and (error is not None or not run.telemetry.model):
-            self._telemetry.end(run, error)
+            try:
+                self._telemetry.end(run, error)
+            except Exception as internal:  # noqa: BLE001 - the span still ends (see the caller's finally)
+                report_internal_error("OpenTelemetryCallbackHandler._finish", internal)
         return run
 
-    def _finish_with_error(self, run_id: UUID, error: BaseException) -> Run | None:
-        run = self._finish(run_id, error)
-        if run is None:
-            return None
+    @staticmethod
+    def _mark_outcome(run: Run, error: BaseException) -> None:
         if _errors.is_cancellation(error):
             _errors.mark_cancelled(run.span)
         else:
             _errors.mark_failed(run.span, error)
-        return run
 
     def _end_failed(self, run_id: UUID, error: BaseException) -> None:
         """End the span of ``run_id`` as failed or cancelled, with its subtree's token totals."""
-        run = self._finish_with_error(run_id, error)
-        if run is not None:
+        run = self._finish(run_id, error)
+        if run is None:
+            return
+        try:
+            self._mark_outcome(run, error)
             self._add_subtree_usage(run)
+        finally:
             run.span.end()
 
     @staticmethod
@@ -256,4 +282,9 @@ class RunSpans(BaseCallbackHandler):
             run.span.set_attributes(attributes)
 
     def _capture(self, value: Any) -> str:
-        return _content.dump(value, self._redactor, self._settings.max_content_length)
+        """Render a captured value; never raises, so a value that cannot be rendered still gets its span."""
+        try:
+            return _content.dump(value, self._redactor, self._settings.max_content_length)
+        except Exception as internal:  # noqa: BLE001 - a start that failed here would orphan the run's children
+            report_internal_error("OpenTelemetryCallbackHandler._capture", internal)
+            return f"<unprintable {type(value).__name__}>"

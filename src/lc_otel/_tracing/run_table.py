@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 from uuid import UUID
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, set_span_in_context
+
+from lc_otel._tracing.handler_registry import OWNER_OF, Owner, Tracks
 
 if TYPE_CHECKING:
     from lc_otel._metrics.recorder import RunTelemetry
@@ -112,10 +115,20 @@ def run_context(run: Run) -> Context:
 
 
 class RunTable:
-    """Open runs by run id, oldest first, with a bounded memory of recently ended ones."""
+    """Open runs by run id, oldest first, with a bounded memory of recently ended ones.
 
-    def __init__(self, *, max_open: int, max_age: float) -> None:
+    Args:
+        max_open: Open runs at most; starting one more evicts the oldest.
+        max_age: Seconds a run may stay open before it is evicted.
+        owner: The handler this table belongs to: every open run is claimed for it (weakly) in the
+            process-wide :data:`~lc_otel._tracing.handler_registry.OWNER_OF`, and a run another handler
+            claimed first is not added. ``None``: a table of its own, not in the registry.
+    """
+
+    def __init__(self, *, max_open: int, max_age: float, owner: Tracks | None = None) -> None:
         self._lock = threading.Lock()
+        # If the handler is collected with runs still open, the callback drops their claims.
+        self._owner: Owner | None = weakref.ref(owner, self._release) if owner is not None else None
         # Plain dicts keep insertion order, which is start order: the oldest open run comes first.
         self.by_key: dict[RunKey, Run] = {}
         """The open runs by :func:`run_key`. Read it freely (one lookup is atomic); change it only through
@@ -148,13 +161,17 @@ class RunTable:
         """Track ``run`` and link it to its open parent.
 
         Returns:
-            ``None`` when the run id is already open (the new start is to be dropped), else the runs
-            evicted to make room or for age, usually none, which the caller must end.
+            ``None`` when the run id is already open, here or in another handler (the new start is to be
+            dropped), else the runs evicted to make room or for age, usually none, which the caller must end.
         """
         evicted: Sequence[Run] = ()
         with self._lock:
             open_runs = self.by_key
             if open_runs.setdefault(run.key, run) is not run:
+                return None
+            owner = self._owner
+            if owner is not None and OWNER_OF.setdefault(run.key, owner) is not owner:
+                del open_runs[run.key]  # another handler started it first and traces it
                 return None
             parent = run.parent
             if parent is not None and parent.is_open:
@@ -198,6 +215,8 @@ class RunTable:
         if run is None:
             return ()
         run.is_open = False
+        if self._owner is not None:
+            OWNER_OF.pop(key, None)  # ours: add() claimed it before tracking the run
         parent = run.parent
         if parent is not None and parent.children is not None:
             parent.children.discard(run)
@@ -224,6 +243,15 @@ class RunTable:
             while self.by_key:
                 drained.extend(self._pop_locked(next(iter(self.by_key))))
         return drained
+
+    def _release(self, owner: Owner) -> None:
+        """Drop this table's claims from the registry: its handler is gone (the weak reference's callback).
+
+        Takes no lock: it runs during garbage collection, when nothing can use this table any more.
+        """
+        for key in list(self.by_key):
+            if OWNER_OF.get(key) is owner:
+                OWNER_OF.pop(key, None)
 
     def add_usage(self, run: Run, usage: Usage) -> None:
         """Add a model call's tokens to every open ancestor of ``run``."""

@@ -60,10 +60,12 @@ class ToolCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            self._add_subtree_usage(run)
-            if self._settings.capture_content:
-                run.span.set_attribute(sc.OUTPUT, self._capture(getattr(output, "content", output)))
-            run.span.end()
+            try:
+                self._add_subtree_usage(run)
+                if self._settings.capture_content:
+                    run.span.set_attribute(sc.OUTPUT, self._capture(getattr(output, "content", output)))
+            finally:
+                run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_tool_end", internal)
 
@@ -112,22 +114,24 @@ class ToolCallbacks(RunSpans):
             run = self._finish(run_id)
             if run is None:
                 return
-            if isinstance(documents, Sequence):
-                run.span.set_attribute(sc.RETRIEVER_DOCUMENT_COUNT, len(documents))
-                if self._settings.capture_content:
-                    run.span.set_attribute(
-                        sc.OUTPUT,
-                        self._capture(
-                            [
-                                {
-                                    "page_content": getattr(d, "page_content", d),
-                                    "metadata": getattr(d, "metadata", None),
-                                }
-                                for d in documents
-                            ]
-                        ),
-                    )
-            run.span.end()
+            try:
+                if isinstance(documents, Sequence):
+                    run.span.set_attribute(sc.RETRIEVER_DOCUMENT_COUNT, len(documents))
+                    if self._settings.capture_content:
+                        run.span.set_attribute(
+                            sc.OUTPUT,
+                            self._capture(
+                                [
+                                    {
+                                        "page_content": getattr(d, "page_content", d),
+                                        "metadata": getattr(d, "metadata", None),
+                                    }
+                                    for d in documents
+                                ]
+                            ),
+                        )
+            finally:
+                run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
             report_internal_error("OpenTelemetryCallbackHandler.on_retriever_end", internal)
 

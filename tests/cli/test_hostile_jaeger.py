@@ -120,6 +120,22 @@ def test_a_server_dripping_a_byte_every_two_seconds_meets_the_deadline(
     assert elapsed < 10  # was: still hanging after 45 s
 
 
+def test_the_deadline_covers_a_dripping_tls_handshake(capsys: pytest.CaptureFixture[str]) -> None:
+    """A per-read timeout cannot end a handshake either: each byte arrives in time."""
+
+    def script(conn: Connection) -> None:
+        for byte in b"\x16\x03\x03\x00\x40" + b"x" * 100:  # the start of a TLS record, a byte every 2 s
+            if not conn.send(bytes([byte])) or not conn.pause(2.0):
+                return
+
+    with RawServer(script) as server:
+        url = server.url.replace("http://", "https://")
+        code, out, err, elapsed = run(capsys, "--jaeger", url, "--timeout", "2")
+    line = one_line_error(code, out, err)
+    assert line == f"lc-otel: no complete answer from Jaeger at {url} within 2 s (--timeout)"
+    assert elapsed < 10
+
+
 def test_the_deadline_covers_the_whole_search(capsys: pytest.CaptureFixture[str]) -> None:
     """The v1 fallback shares the deadline of the v3 request, it does not get one of its own."""
 
@@ -363,7 +379,7 @@ def test_a_v1_answer_of_the_wrong_shape_is_one_line(web: _Redirecting, capsys: p
         (["--timeout", "nan"], "argument --timeout: must be a positive number of seconds: 'nan'"),
         (["--timeout", "soon"], "argument --timeout: not a number of seconds: 'soon'"),
         (["--max-bytes", "lots"], "argument --max-bytes: not a size: 'lots'"),
-        (["--max-bytes", "0"], "argument --max-bytes: size must be positive: '0'"),
+        (["--max-bytes", "0"], "argument --max-bytes: size must be at least one byte: '0'"),
     ],
 )
 def test_bad_arguments_exit_2_in_one_line(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:

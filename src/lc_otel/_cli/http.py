@@ -16,6 +16,7 @@ import base64
 import contextlib
 import dataclasses
 import http.client
+import re
 import socket
 import ssl
 import threading
@@ -33,6 +34,8 @@ DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
 MAX_REDIRECTS: Final = 3
 _CHUNK: Final = 64 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_SIZE: Final = re.compile(r"(\d{1,15}(?:\.\d{1,6})?)([kmg]?)(?:i?b)?", re.IGNORECASE)
+_SIZE_UNITS: Final = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 class FetchError(Exception):
@@ -311,22 +314,17 @@ def _failure(exc: BaseException, shown: str, deadline: _Deadline) -> FetchError:
 
 
 def parse_size(text: str) -> int:
-    """``1048576``, ``512k``, ``64M``, ``1G`` (binary units; ``KiB``/``MB`` spellings accepted) → bytes.
+    """``1048576``, ``512k``, ``64M``, ``1.5G`` (binary units; ``KiB``, ``MB``, ``kb`` spellings accepted) → bytes.
 
     Raises:
-        ValueError: Not such a size, or not positive.
+        ValueError: Not such a size, or less than one byte.
     """
-    compact = text.strip().lower().replace(" ", "").removesuffix("b").removesuffix("i")
-    factor = 1
-    for unit, size in (("k", 1024), ("m", 1024**2), ("g", 1024**3)):
-        if compact.endswith(unit):
-            compact, factor = compact[:-1], size
-            break
-    if not (compact.isascii() and compact.isdigit()) or len(compact) > 15:
-        raise ValueError(f"not a size: {shorten(text, 40)!r} (examples: 1048576, 512k, 64M, 1G)")
-    value = int(compact) * factor
+    match = _SIZE.fullmatch(text.strip().replace(" ", ""))
+    if match is None:
+        raise ValueError(f"not a size: '{shorten(text, 40)}' (examples: 1048576, 512k, 64M, 1G)")
+    value = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
     if value < 1:
-        raise ValueError(f"size must be positive: {shorten(text, 40)!r}")
+        raise ValueError(f"size must be at least one byte: '{shorten(text, 40)}'")
     return value
 
 

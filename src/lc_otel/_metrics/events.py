@@ -20,13 +20,13 @@ from opentelemetry._logs import Logger, LoggerProvider, LogRecord, SeverityNumbe
 
 from lc_otel._attributes import messages as _messages
 from lc_otel._attributes import semconv as sc
-from lc_otel._tracing import run_outcome as _outcome
 from lc_otel._version import __version__
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from lc_otel._attributes.content import Redactor
     from lc_otel._metrics.recorder import RunTelemetry
-    from lc_otel._tracing.run_table import Run
 
 INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
 
@@ -88,18 +88,18 @@ class EventEmitter:
 
     def emit(
         self,
-        run: Run,
+        span: Span,
         telemetry: RunTelemetry,
-        error: BaseException | None,
+        error_type: str | None,
         end_attributes: Mapping[str, Any] | None,
         response: Any,
     ) -> None:
-        """Emit the event of a model call that ended (``error``: how it failed)."""
+        """Emit the event of the model call of ``span``, which ended (``error_type``: how it failed)."""
         attributes: dict[str, Any] = dict(telemetry.event_attributes or {})
         if end_attributes is not None:
             attributes.update(_gen_ai(end_attributes))
-        if error is not None and not _outcome.is_control_flow(error):
-            attributes[sc.ERROR_TYPE] = _outcome.error_type(error)
+        if error_type is not None:
+            attributes[sc.ERROR_TYPE] = error_type
         if telemetry.system:
             attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = self._capped(telemetry.system)
         if telemetry.inputs:
@@ -108,7 +108,7 @@ class EventEmitter:
             outputs = _messages.output_messages(response, self._redactor)
             if outputs:
                 attributes[sc.GEN_AI_OUTPUT_MESSAGES] = self._capped(outputs)
-        context = trace.set_span_in_context(run.span)
+        context = trace.set_span_in_context(span)
         now = time.time_ns()
         if self._named:
             record = LogRecord(
@@ -121,7 +121,7 @@ class EventEmitter:
             )
         else:  # pragma: no cover - opentelemetry-api before 1.35
             attributes["event.name"] = INFERENCE_DETAILS
-            span_context = run.span.get_span_context()
+            span_context = span.get_span_context()
             record = LogRecord(
                 timestamp=now,
                 observed_timestamp=now,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from opentelemetry import metrics
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, get_logger_provider
@@ -27,12 +27,12 @@ from lc_otel._attributes import semconv as sc
 from lc_otel._metrics.events import EventEmitter
 from lc_otel._metrics.instruments import TOKEN_TYPE, Instruments
 from lc_otel._metrics.options import TelemetryOptions
-from lc_otel._tracing import run_outcome as _outcome
 from lc_otel._version import __version__
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from lc_otel._attributes.content import Redactor
-    from lc_otel._tracing.run_table import Run
 
 SCOPE: Final = "lc_otel"
 
@@ -76,6 +76,20 @@ class RunTelemetry:
     def model(self) -> bool:
         """A model call: recorded when its response is read, not when it is popped."""
         return self.operation in INFERENCE_OPERATIONS
+
+
+class Run(Protocol):
+    """What the recorder reads of a run: ``lc_otel._tracing.run_table.Run``.
+
+    A protocol, so that ``_metrics`` does not import ``_tracing`` (the packages' imports go one way).
+    """
+
+    span: Span
+    started: float
+    """``time.monotonic()`` at start."""
+    first_chunk_ns: int
+    chunk_count: int
+    telemetry: RunTelemetry | None
 
 
 _PLACEHOLDERS: Final = frozenset({"_ProxyMeterProvider", "_ProxyLoggerProvider", "ProxyLoggerProvider"})
@@ -195,23 +209,23 @@ class GenAITelemetry:
     def end(
         self,
         run: Run,
-        error: BaseException | None = None,
+        error_type: str | None = None,
         end_attributes: Mapping[str, Any] | None = None,
         response: Any = None,
     ) -> None:
-        """Record the metrics of ``run``, which ended with ``error`` (``None``: success).
+        """Record the metrics of ``run``, which ended as ``error_type`` says (``None``: success).
 
-        A cancelled run is not measured: the caller gave up, and its duration says nothing about the
-        operation. LangGraph control flow (an interrupt) is no failure and gets no ``error.type``.
+        The caller does not measure a cancelled run (the caller gave up, and its duration says nothing about
+        the operation) and passes no ``error_type`` for LangGraph control flow (an interrupt is no failure).
 
         Args:
             run: The run; ``run.telemetry`` is set.
-            error: What it failed with.
+            error_type: The failure's ``error.type``.
             end_attributes: A model call's end attributes (response model, token usage, streaming figures).
             response: A model call's response, for the event's output messages.
         """
         telemetry = run.telemetry
-        if telemetry is None or (error is not None and _outcome.is_cancellation(error)):
+        if telemetry is None:
             return
         duration = max(0.0, time.monotonic() - run.started)
         point = telemetry.attributes
@@ -219,17 +233,14 @@ class GenAITelemetry:
             response_model = end_attributes.get(sc.GEN_AI_RESPONSE_MODEL)
             if response_model is not None:
                 point = {**point, sc.GEN_AI_RESPONSE_MODEL: response_model}
-        failed = point
-        if error is not None and not _outcome.is_control_flow(error):
-            failed = {**point, sc.ERROR_TYPE: _outcome.error_type(error)}
         instruments = self.instruments
         if instruments is not None:
-            instruments.duration.record(duration, failed)
-            if end_attributes is not None and error is None:
+            instruments.duration.record(duration, point if error_type is None else {**point, sc.ERROR_TYPE: error_type})
+            if end_attributes is not None and error_type is None:
                 self._record_model(instruments, run, point, end_attributes)
         events = self.events
         if telemetry.event_attributes is not None and events is not None:
-            events.emit(run, telemetry, error, end_attributes, response)
+            events.emit(run.span, telemetry, error_type, end_attributes, response)
 
     @staticmethod
     def _record_model(instruments: Instruments, run: Run, point: Attributes, end: Mapping[str, Any]) -> None:

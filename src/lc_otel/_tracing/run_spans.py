@@ -249,12 +249,19 @@ class RunSpans(BaseCallbackHandler):
             for descendant in popped[:-1]:
                 self._close_abandoned(descendant)
         run = popped[-1]
-        if run.telemetry is not None and self._telemetry is not None and (error is not None or not run.telemetry.model):
+        if run.telemetry is not None and (error is not None or not run.telemetry.model):
             try:
-                self._telemetry.end(run, error)
+                self._record_metrics(run, error)
             except Exception as internal:  # noqa: BLE001 - the span still ends (see the caller's finally)
                 report_internal_error("OpenTelemetryCallbackHandler._finish", internal)
         return run
+
+    def _record_metrics(self, run: Run, error: BaseException | None) -> None:
+        """Record a measured run's GenAI metrics: a cancelled run is not measured, control flow is no failure."""
+        if self._telemetry is None or (error is not None and _errors.is_cancellation(error)):
+            return
+        failure = None if error is None or _errors.is_control_flow(error) else _errors.error_type(error)
+        self._telemetry.end(run, failure)
 
     @staticmethod
     def _mark_outcome(run: Run, error: BaseException) -> None:

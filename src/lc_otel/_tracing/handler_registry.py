@@ -58,12 +58,6 @@ def owner(run_id: UUID) -> Tracks | None:
     return ref() if ref is not None else None
 
 
-def traced_elsewhere(handler: Tracks, run_id: UUID) -> bool:
-    """Whether a handler other than ``handler`` already traces ``run_id``."""
-    other = owner(run_id)
-    return other is not None and other is not handler
-
-
 def registered() -> tuple[weakref.ReferenceType[Tracks], ...]:
     """Weak references to every registered handler, oldest first (dead ones included)."""
     return _live

@@ -254,23 +254,41 @@ def test_odd_metadata_and_unhashable_tags_on_a_chain_keep_its_span(
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "status", "message"),
     [
-        (["traces", "--jaeger", "not-a-url"], "lc-otel: not a Jaeger URL: 'not-a-url'"),
-        (["traces", "--jaeger", "http://[::1"], "lc-otel: not a Jaeger URL: 'http://[::1'"),
-        (["traces", "--jaeger", "file:///etc"], "lc-otel: not a Jaeger URL: 'file:///etc'"),
+        # A bad URL is a bad argument: argparse's status 2 (docs/cli.md).
+        (
+            ["traces", "--jaeger", "not-a-url"],
+            2,
+            "lc-otel traces: error: argument --jaeger: not an http(s) URL: 'not-a-url'",
+        ),
+        (
+            ["traces", "--jaeger", "http://[::1"],
+            2,
+            "lc-otel traces: error: argument --jaeger: not a valid URL: 'http://[::1'",
+        ),
+        (
+            ["traces", "--jaeger", "file:///etc"],
+            2,
+            "lc-otel traces: error: argument --jaeger: not an http(s) URL: 'file:///etc'",
+        ),
         (
             ["traces", "--jaeger", "http://127.0.0.1:1", "--since", "9" * 30 + "d"],
+            1,
             "lc-otel: cannot reach Jaeger at http://127.0.0.1:1:",
         ),
-        (["demo", "--endpoint", "http://[::1"], "lc-otel: not an OTLP endpoint: 'http://[::1'"),
+        (
+            ["demo", "--endpoint", "http://[::1"],
+            2,
+            "lc-otel demo: error: argument --endpoint: not a valid URL: 'http://[::1'",
+        ),
     ],
 )
 def test_cli_errors_are_one_line_and_a_non_zero_exit(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], status: int, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """SPEC §5: bad arguments, an unreachable server: "one clear line and a non-zero exit, no traceback"."""
-    assert main(args) == 1
+    assert main(args) == status
     err = capsys.readouterr().err
     assert err.startswith(message)
     assert len(err.strip().splitlines()) == 1

@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help=f"largest Jaeger answer, or file line, read: 1048576, 512k, 64M ({format_size(DEFAULT_MAX_BYTES)})",
     )
+    from lc_otel._cli import replay
+
+    replay.add_parser(commands, _endpoint)
     return parser
 
 
@@ -272,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        if args.command == "replay":
+            from lc_otel._cli import replay
+
+            return replay.run(args)
         if args.command == "demo":
             return _run_demo(args)
         return _run_traces(args, sys.stdout)

@@ -95,14 +95,14 @@ def test_a_langgraph_interrupt_is_not_recorded_as_an_error(
     paused = app.invoke({"answer": ""}, config)
     assert "__interrupt__" in paused
     spans = _finished(exporter)
-    assert sorted(s.name for s in spans) == ["LangGraph", "ask_human"]
+    assert sorted(s.name for s in spans) == ["ask_human", "invoke_workflow LangGraph"]
     node = find_span(spans, "ask_human")
     assert node.status.status_code is StatusCode.UNSET
     assert node.attributes is not None
     assert node.attributes["langgraph.control_flow"] == "GraphInterrupt"
     assert "error.type" not in node.attributes
     assert node.events == ()
-    assert find_span(spans, "LangGraph").status.status_code is StatusCode.UNSET
+    assert find_span(spans, "invoke_workflow LangGraph").status.status_code is StatusCode.UNSET
 
     exporter.clear()
     assert app.invoke(Command(resume="yes"), config) == {"answer": "yes"}

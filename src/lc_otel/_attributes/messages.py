@@ -231,6 +231,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=coerce_text)
 
 
+_STRUCTURAL: Final = frozenset(
+    {"role", "type", "id", "name", "finish_reason", "modality", "mime_type", "generic_type", "file_id"}
+)
+
+
 def _longest_text(value: Any) -> int:
     if isinstance(value, str):
         return len(value)
@@ -242,11 +247,14 @@ def _longest_text(value: Any) -> int:
 
 
 def _shortened(value: Any, budget: int) -> Any:
-    """``value`` with every string longer than ``budget`` cut to it (marked ``…``); keys stay whole."""
+    """``value`` with every string longer than ``budget`` cut to it (marked ``…``).
+
+    Keys stay whole, and so do the values that give a message its structure (role, part type, ids, names).
+    """
     if isinstance(value, str):
         return cut(value, budget + 1) if len(value) > budget else value
     if isinstance(value, Mapping):
-        return {key: _shortened(item, budget) for key, item in value.items()}
+        return {key: item if key in _STRUCTURAL else _shortened(item, budget) for key, item in value.items()}
     if isinstance(value, list):
         return [_shortened(item, budget) for item in value]
     return value
@@ -263,28 +271,38 @@ def captured_json(value: Any, redactor: Redactor, max_length: int) -> str:
     return messages_json(clean, max_length)
 
 
+def _largest(fits: Any, high: int) -> int:
+    """The largest ``n`` in ``0..high`` with ``fits(n)`` (``fits`` is monotonic), or -1 when none fits."""
+    low, best = 0, -1
+    while low <= high:
+        middle = (low + high) // 2
+        if fits(middle):
+            best, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
 def messages_json(messages: Any, max_length: int) -> str:
     """Encode converted messages (or any JSON value) as one JSON string of at most ``max_length`` characters.
 
     Too long a value keeps its JSON structure, as the conventions ask (consumers parse it): the longest
-    strings are cut, as little as needed. Only when even that cannot fit is the text itself cut.
+    strings are cut, as little as needed, and when even that is not enough the last messages are left out.
+    Only a value that cannot fit at all is cut as text.
     """
     try:
         text = _dumps(messages)
         if len(text) <= max_length:
             return text
-        # The largest per-string budget that fits, by bisection: a few encodings of a value being captured.
-        low, high = 0, _longest_text(messages)
-        best: str | None = None
-        while low <= high:
-            budget = (low + high) // 2
-            candidate = _dumps(_shortened(messages, budget))
-            if len(candidate) <= max_length:
-                best, low = candidate, budget + 1
-            else:
-                high = budget - 1
-        if best is not None:
-            return best
+        # By bisection, a few encodings of a value being captured: first how many messages fit with every
+        # string cut to nothing, then how long the strings of those may stay.
+        kept = messages
+        if isinstance(messages, list):
+            count = _largest(lambda n: len(_dumps(_shortened(messages[:n], 0))) <= max_length, len(messages))
+            kept = messages[: max(count, 0)]
+        budget = _largest(lambda b: len(_dumps(_shortened(kept, b))) <= max_length, _longest_text(kept))
+        if budget >= 0:
+            return _dumps(_shortened(kept, budget))
     except (TypeError, ValueError, RecursionError):
         text = coerce_text(messages)
     return cut(text, max_length)

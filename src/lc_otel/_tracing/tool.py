@@ -9,8 +9,11 @@ from uuid import UUID
 
 from opentelemetry.trace import SpanKind
 
+from lc_otel._attributes import retrieval as _retrieval
 from lc_otel._attributes import semconv as sc
-from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
+from lc_otel._attributes import tools as _tools
+from lc_otel._attributes.redaction import coerce_text
+from lc_otel._attributes.tags_metadata import Attributes, is_int64, is_mapping, run_name
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._tracing import run_outcome as _errors
 from lc_otel._tracing.run_spans import RunSpans
@@ -43,12 +46,17 @@ class ToolCallbacks(RunSpans):
             }
             description = serialized.get("description") if is_mapping(serialized) else None
             if isinstance(description, str) and description:
-                attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description[: self._settings.max_content_length]
+                attributes[sc.GEN_AI_TOOL_DESCRIPTION] = self._redactor.head(
+                    description, self._settings.max_content_length
+                )
             call_id = kwargs.get("tool_call_id")
             if isinstance(call_id, str) and call_id:
                 attributes[sc.GEN_AI_TOOL_CALL_ID] = call_id
             if self._settings.capture_content:
                 attributes[sc.INPUT] = self._capture(inputs if inputs is not None else input_str)
+                attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _tools.tool_call_arguments(
+                    inputs, input_str, self._redactor, self._settings.max_content_length
+                )
             span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
             self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, "tool", name, attributes, tags, metadata)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
@@ -64,6 +72,13 @@ class ToolCallbacks(RunSpans):
                 self._add_subtree_usage(run)
                 if self._settings.capture_content:
                     run.span.set_attribute(sc.OUTPUT, self._capture(getattr(output, "content", output)))
+                    run.span.set_attribute(
+                        sc.GEN_AI_TOOL_CALL_RESULT,
+                        _tools.tool_call_result(output, self._redactor, self._settings.max_content_length),
+                    )
+                call_id = getattr(output, "tool_call_id", None)  # the ToolMessage says which call it answers
+                if isinstance(call_id, str) and call_id:
+                    run.span.set_attribute(sc.GEN_AI_TOOL_CALL_ID, call_id)
             finally:
                 run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
@@ -97,8 +112,10 @@ class ToolCallbacks(RunSpans):
                 return
             name = run_name(serialized, kwargs.get("name"), default="retriever")
             attributes: Attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
+            _retrieval.retrieval_attributes(metadata, attributes)
             if self._settings.capture_content:
                 attributes[sc.INPUT] = self._capture(query)
+                attributes[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = self._capture(query)
             span_name = f"{sc.OP_RETRIEVAL} {name}"
             self._start(
                 run_id, parent_run_id, span_name, SpanKind.CLIENT, "retriever", name, attributes, tags, metadata
@@ -128,6 +145,12 @@ class ToolCallbacks(RunSpans):
                                     }
                                     for d in documents
                                 ]
+                            ),
+                        )
+                        run.span.set_attribute(
+                            sc.GEN_AI_RETRIEVAL_DOCUMENTS,
+                            _retrieval.retrieved_documents(
+                                documents, self._redactor, self._settings.max_content_length
                             ),
                         )
             finally:
@@ -161,7 +184,7 @@ class ToolCallbacks(RunSpans):
             run = self._runs.get(run_id)
             if run is None:
                 return
-            attributes: Attributes = {sc.EVENT_CUSTOM_NAME: str(name)}
+            attributes: Attributes = {sc.EVENT_CUSTOM_NAME: self._redactor.name(coerce_text(name))}
             if self._settings.capture_content:
                 attributes[sc.EVENT_CUSTOM_DATA] = self._capture(data)
             run.span.add_event(sc.EVENT_CUSTOM, attributes)
@@ -176,7 +199,7 @@ class ToolCallbacks(RunSpans):
                 return
             attributes: Attributes = {}
             attempt = getattr(retry_state, "attempt_number", None)
-            if isinstance(attempt, int):
+            if isinstance(attempt, int) and is_int64(attempt):
                 attributes[sc.EVENT_RETRY_ATTEMPT] = attempt
             outcome = getattr(retry_state, "outcome", None)
             if outcome is not None and getattr(outcome, "failed", False):

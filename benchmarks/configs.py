@@ -5,7 +5,9 @@
 - ``raw``: the floor of any OpenTelemetry tracer: an empty handler that starts and ends one plain SDK span per
   run, parented by ``run_id``, with as many attributes as lc-otel sets (``raw-bare``: no attributes at all).
 - ``lc-otel``: ``OpenTelemetryCallbackHandler`` with default settings (content capture off);
-  ``lc-otel-content``: the same with content capture on.
+  ``lc-otel-content``: the same with content capture on; ``lc-otel-metrics``: the same recording the GenAI
+  metrics into an SDK MeterProvider (a reader that collects only when asked: recording is measured, export
+  is not, as for spans).
 - ``lc-otel-otlp``: ``lc-otel`` exporting for real over OTLP/HTTP to a local sink (the export cost).
 
 Every handler has ``run_inline = True``, like lc-otel's: a sync handler without it is dispatched to a thread
@@ -175,12 +177,21 @@ def _provider(exporter: SpanExporter) -> TracerProvider:
     return provider
 
 
-def _lc_otel(exporter: SpanExporter, *, capture_content: bool) -> tuple[TracerProvider, Any]:
+def _lc_otel(exporter: SpanExporter, *, capture_content: bool, metrics: bool = False) -> tuple[TracerProvider, Any]:
     from lc_otel import OpenTelemetryCallbackHandler
     from lc_otel._settings import Settings
 
     provider = _provider(exporter)
-    return provider, OpenTelemetryCallbackHandler(provider, settings=Settings(capture_content=capture_content))
+    meter_provider = None
+    if metrics:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    handler = OpenTelemetryCallbackHandler(
+        provider, settings=Settings(capture_content=capture_content), meter_provider=meter_provider
+    )
+    return provider, handler
 
 
 def setup(name: str, *, otlp_endpoint: str | None = None) -> Setup:
@@ -201,13 +212,15 @@ def setup(name: str, *, otlp_endpoint: str | None = None) -> Setup:
         provider = _provider(exporter)
         raw = RawSpansHandler(provider, attributes=name == "raw")
         return Setup([raw], provider, exporter, raw)
-    if name in ("lc-otel", "lc-otel-content"):
-        provider, handler = _lc_otel(exporter, capture_content=name == "lc-otel-content")
+    if name in ("lc-otel", "lc-otel-content", "lc-otel-metrics"):
+        provider, handler = _lc_otel(
+            exporter, capture_content=name == "lc-otel-content", metrics=name == "lc-otel-metrics"
+        )
         return Setup([handler], provider, exporter, handler)
     raise ValueError(f"unknown configuration {name!r}")
 
 
-CONFIGS: Final = ("none", "empty", "raw-bare", "raw", "lc-otel", "lc-otel-content")
+CONFIGS: Final = ("none", "empty", "raw-bare", "raw", "lc-otel", "lc-otel-content", "lc-otel-metrics")
 """The configurations timed in every round (``lc-otel-otlp`` is measured separately)."""
 
 Factory = Callable[[str], Setup]

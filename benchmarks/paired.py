@@ -34,7 +34,7 @@ SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concur
 
 def _segment(built: Setup, name: str, workload: str) -> float:
     # Context propagation is process-wide: on for lc-otel's segments only, as in lc-otel's own process.
-    if name == "lc-otel":
+    if name.startswith("lc-otel"):
         propagation.install()
     else:
         propagation.uninstall()

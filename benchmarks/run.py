@@ -80,6 +80,8 @@ FLOOR_RATIO_WORKLOADS = ("simple", "nested", "stream", "concurrent")
 """The issue's four workloads. ``stream-long`` is there for the cost per token (its ratio is reported): its
 tracers' overhead is a few percent of a 30 ms stream, below what a round resolves here (0.8 to 2.1 by round)."""
 MAX_US_PER_TOKEN = 2.0
+MAX_METRICS_SHARE = 0.10
+"""Metrics on may add at most this share to lc-otel's overhead, on each of the floor-ratio workloads."""
 MAX_BLOCKS_PER_INVOCATION = 0.01
 MAX_OPEN_RUN_RATIO = 1.25
 
@@ -266,6 +268,16 @@ def _floor_ratio(results: list[dict[str, Any]], config: str, workload: str) -> f
     return statistics.median(ratios) if ratios else float("nan")
 
 
+def _metrics_share(results: list[dict[str, Any]], workload: str) -> float:
+    """(overhead with metrics - overhead without) / overhead without, per round, then the median."""
+    shares: list[float] = []
+    for round_no in sorted({r["round"] for r in results}):
+        none = _in_round(results, "none", workload, round_no)
+        plain = _in_round(results, "lc-otel", workload, round_no) - none
+        shares.append((_in_round(results, "lc-otel-metrics", workload, round_no) - none - plain) / plain)
+    return statistics.median(shares) if shares else float("nan")
+
+
 def _spread(results: list[dict[str, Any]], config: str, workload: str) -> str:
     values = [r["cpu_us"] for r in results if r["config"] == config and r["workload"] == workload]
     if len(values) < 2:
@@ -338,6 +350,16 @@ def report(raw: dict[str, Any], configs: list[str]) -> tuple[str, list[Check]]:
         else:
             checks.append(
                 Check(f"{workload}: lc-otel overhead / floor overhead (reported)", f"{ratio:.2f}", "reported", True)
+            )
+        if "lc-otel-metrics" in configs:
+            share = _metrics_share(timings, workload)
+            checks.append(
+                Check(
+                    f"{workload}: metrics on, added to lc-otel's overhead",
+                    f"{share:+.1%}",
+                    f"<= {MAX_METRICS_SHARE:.0%}" if workload in FLOOR_RATIO_WORKLOADS else "reported",
+                    share <= MAX_METRICS_SHARE or workload not in FLOOR_RATIO_WORKLOADS,
+                )
             )
         spans_ok = all(_first(timings, c, workload, "spans") == runs for c in configs if c not in ("none", "empty"))
         checks.append(Check(f"{workload}: spans per invocation = runs", f"{runs}", "every tracing config", spans_ok))

@@ -19,7 +19,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from lc_otel._propagation import install as propagation
-from lc_otel._settings import Settings
+from lc_otel._settings import Settings, compile_patterns
 from lc_otel._tracing import cancellation
 from lc_otel._tracing import handler_registry as _owners
 from lc_otel._tracing.chain import ChainCallbacks
@@ -41,8 +41,8 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
         max_open_runs: Open runs tracked at once before the oldest is evicted (``LC_OTEL_MAX_OPEN_RUNS``, 10000).
         max_run_age: Seconds a run may stay open before it is evicted (``LC_OTEL_MAX_RUN_AGE``, 3600).
         stream_chunk_events: Record one span event per streamed chunk (``LC_OTEL_STREAM_CHUNK_EVENTS``, off).
-        redact_patterns: Extra regular expressions whose matches are redacted in captured content
-            (``LC_OTEL_REDACT_PATTERNS``).
+        redact_patterns: Extra regular expressions whose matches are redacted in everything exported
+            (``LC_OTEL_REDACT_PATTERNS``); one that does not compile is skipped with a warning.
         settings: All of the above at once; read from the environment when ``None``. Explicit keyword
             arguments win over it.
         meter_provider: Where the GenAI metrics go (token usage, durations); the global provider when
@@ -71,7 +71,7 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
             "max_open_runs": max_open_runs,
             "max_run_age": max_run_age,
             "stream_chunk_events": stream_chunk_events,
-            "redact_patterns": None if redact_patterns is None else tuple(re.compile(p) for p in redact_patterns),
+            "redact_patterns": None if redact_patterns is None else compile_patterns(redact_patterns),
         }
         resolved = (settings or Settings.from_env()).replace(
             **{key: value for key, value in overrides.items() if value is not None}

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.redaction import BUILTIN_REDACTOR, MAX_NAME_LENGTH, Redactor
 from lc_otel._attributes.tags_metadata import Attributes, is_mapping
 from lc_otel._tracing.run_table import Usage
 
@@ -43,6 +44,12 @@ _PROVIDERS: Final = {
     "ibm": "ibm.watsonx.ai",
     "watsonx": "ibm.watsonx.ai",
 }
+
+_INT64_END: Final = 2**63
+"""OTLP ints are 64-bit: the exporter drops a span with a larger one (and logs a traceback)."""
+_INT64_DIGITS: Final = 19
+_MAX_LIST: Final = 64
+"""Stop sequences and finish reasons kept at most (each cut like a name)."""
 
 _MODEL_KEYS: Final = ("model", "model_name", "model_id", "deployment_name", "azure_deployment", "repo_id")
 _SERVER_KEYS: Final = (
@@ -85,22 +92,31 @@ def _number(value: Any) -> float | None:
 
 
 def count(value: Any) -> int | None:
-    """Read a token count: a non-negative int, or a string of digits; anything else is ``None``."""
+    """Read a token count: an int, or a string of ASCII digits, in ``0 .. 2**63-1``; anything else is ``None``.
+
+    Like NaN, a count an OTLP int (64-bit) cannot hold is dropped: the exporter would drop the whole span.
+    """
     if type(value) is int:  # nearly always
-        return value if value >= 0 else None
+        return value if 0 <= value < _INT64_END else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and math.isfinite(value) and value >= 0:
+        return int(value) if 0 <= value < _INT64_END else None
+    if isinstance(value, float) and math.isfinite(value) and 0 <= value < _INT64_END:
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        digits = value.strip()
+        # ASCII only: str.isdigit() accepts "²", which int() refuses.
+        if digits.isascii() and digits.isdigit() and len(digits) <= _INT64_DIGITS:
+            number = int(digits)
+            return number if number < _INT64_END else None
     return None
 
 
 def _seed(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and -_INT64_END <= value < _INT64_END:
+        return int(value)
+    return None
 
 
 def _choice_count(value: Any) -> int | None:
@@ -110,9 +126,9 @@ def _choice_count(value: Any) -> int | None:
 
 def _stop_sequences(value: Any) -> list[str] | None:
     if isinstance(value, str):
-        return [value] if value else None
+        return [value[:MAX_NAME_LENGTH]] if value else None
     if isinstance(value, Sequence) and value and all(isinstance(stop, str) for stop in value):
-        return list(value)
+        return [stop[:MAX_NAME_LENGTH] for stop in value[:_MAX_LIST]]
     return None
 
 
@@ -406,8 +422,40 @@ def response_usage(response: Any) -> Usage | None:
     return None
 
 
+def _fits_int64(usage: Usage) -> bool:
+    """Tell whether every count fits an OTLP int: they are never negative, so their sum tells."""
+    return (
+        usage.input_tokens
+        + usage.output_tokens
+        + usage.total_tokens
+        + usage.cache_read_input_tokens
+        + usage.cache_write_input_tokens
+        + usage.reasoning_output_tokens
+    ) < _INT64_END
+
+
+def _drop_out_of_range(into: Attributes) -> None:
+    """Remove the ints a sum pushed past what an OTLP int holds (never real counts: crafted or corrupt input)."""
+    for key, value in list(into.items()):
+        if type(value) is int and not -_INT64_END <= value < _INT64_END:
+            del into[key]
+
+
 def usage_attributes(usage: Usage, into: Attributes) -> None:
-    """Add the ``gen_ai.usage.*`` counts of one model call to ``into`` (zero details are left out)."""
+    """Add the ``gen_ai.usage.*`` counts of one model call to ``into`` (zero details are left out).
+
+    A count a sum pushed past what an OTLP int holds is left out too, like NaN.
+    """
+    if not _fits_int64(usage):
+        found: Attributes = {}
+        _set_usage(usage, found)
+        _drop_out_of_range(found)
+        into.update(found)
+    else:
+        _set_usage(usage, into)
+
+
+def _set_usage(usage: Usage, into: Attributes) -> None:
     into[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
     into[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     if usage.cache_read_input_tokens:
@@ -421,10 +469,14 @@ def usage_attributes(usage: Usage, into: Attributes) -> None:
 
 
 def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
-    """Add a chain's ``langchain.usage.*`` subtree totals to ``into``."""
-    into[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
-    into[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    into[sc.USAGE_TOTAL_TOKENS] = usage.total_tokens
+    """Add a chain's ``langchain.usage.*`` subtree totals to ``into`` (those an OTLP int can hold)."""
+    totals = into if _fits_int64(usage) else {}
+    totals[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
+    totals[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    totals[sc.USAGE_TOTAL_TOKENS] = usage.total_tokens
+    if totals is not into:
+        _drop_out_of_range(totals)
+        into.update(totals)
 
 
 def _read_generations(response: Any) -> tuple[str | None, str | None, list[str], Usage | None]:
@@ -470,8 +522,11 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
     return model, found_id, reasons, usage
 
 
-def response_attributes(response: Any, into: Attributes) -> Usage | None:
+def response_attributes(response: Any, into: Attributes, redactor: Redactor | None = None) -> Usage | None:
     """Add response model, id, finish reasons and token usage to ``into``; return the usage found.
+
+    The model and the id are redacted and cut like names (by ``redactor``, else the built-in rules): a
+    provider may echo what it was sent.
 
     One pass over the generations, since this runs at the end of every model call. The model comes from
     ``response_metadata``, then ``generation_info``, then ``llm_output``; the id is the provider's
@@ -489,11 +544,11 @@ def response_attributes(response: Any, into: Attributes) -> Usage | None:
     if usage is None:
         usage = response_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
     if model:
-        into[sc.GEN_AI_RESPONSE_MODEL] = model
+        into[sc.GEN_AI_RESPONSE_MODEL] = (redactor or BUILTIN_REDACTOR).name(model)
     if found_id:
-        into[sc.GEN_AI_RESPONSE_ID] = found_id
+        into[sc.GEN_AI_RESPONSE_ID] = (redactor or BUILTIN_REDACTOR).name(found_id)
     if reasons:
-        into[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        into[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reason[:MAX_NAME_LENGTH] for reason in reasons[:_MAX_LIST]]
     if usage is not None:
         usage_attributes(usage, into)
     return usage

@@ -162,24 +162,29 @@ def _assignment_wanted(text: str, lowered: str) -> bool:
     return ("=" in text or ":" in text) and any(hint in lowered for hint in _ASSIGNMENT_HINTS)
 
 
+_START: Final = r"(?<![A-Za-z0-9])"
+"""Where a key may start: not inside a word (``task-…`` is no ``sk-`` key), but after ``_`` (``fetch_sk-…``)."""
+
 _RULES: Final = (
     # OpenAI, Anthropic, DeepSeek, ... keys (``*`` included: OpenAI's error echoes a key half-masked).
-    _Rule(re.compile(r"\bsk-[A-Za-z0-9_\-*]{12,}"), REDACTED, _contains("sk-")),
-    _Rule(re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), REDACTED, _contains("k_live_", "k_test_")),  # Stripe
+    _Rule(re.compile(_START + r"sk-[A-Za-z0-9_\-*]{12,}"), REDACTED, _contains("sk-")),
+    # Stripe secret and restricted keys.
+    _Rule(re.compile(_START + r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), REDACTED, _contains("k_live_", "k_test_")),
     _Rule(re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*"), REDACTED, _contains_lowered("bearer")),
     # HTTP Basic credentials (base64 of user:password).
     _Rule(re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*"), REDACTED, _contains_lowered("basic")),
-    _Rule(re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED, _contains("AKIA", "ASIA")),  # AWS key ids
-    _Rule(re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"), REDACTED, _contains("AIza")),  # Google API keys
+    # AWS access key ids (long-lived and temporary).
+    _Rule(re.compile(_START + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), REDACTED, _contains("AKIA", "ASIA")),
+    _Rule(re.compile(_START + r"AIza[0-9A-Za-z_\-]{20,}"), REDACTED, _contains("AIza")),  # Google API keys
     # GitHub: classic tokens and fine-grained personal access tokens; GitLab; Slack; Hugging Face.
     _Rule(
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+        re.compile(_START + r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         REDACTED,
         _contains("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    _Rule(re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), REDACTED, _contains("glpat-")),
-    _Rule(re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"), REDACTED, _contains("xox")),
-    _Rule(re.compile(r"\bhf_[A-Za-z0-9]{30,}"), REDACTED, _contains("hf_")),
+    _Rule(re.compile(_START + r"glpat-[A-Za-z0-9_\-]{20,}"), REDACTED, _contains("glpat-")),
+    _Rule(re.compile(_START + r"xox[abposr]-[A-Za-z0-9\-]{10,}"), REDACTED, _contains("xox")),
+    _Rule(re.compile(_START + r"hf_[A-Za-z0-9]{30,}"), REDACTED, _contains("hf_")),
     # A PEM private key: the header and the base64 body (which cannot contain the next header's dashes).
     _Rule(re.compile(r"-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s]*"), REDACTED, _contains("PRIVATE KEY")),
     # URL userinfo (``postgresql://app:pw@host``, ``https://token@host``): the part before ``@``, which cannot
@@ -264,6 +269,10 @@ class Redactor:
         return _Walk(self, budget).visit(value, 0)
 
 
+BUILTIN_REDACTOR: Final = Redactor()
+"""The built-in rules only: for callers that are given no handler's redactor."""
+
+
 class _Walk:
     """One bounded walk over a nested value: the characters left, and the containers being rendered."""
 
@@ -330,7 +339,8 @@ class _Walk:
             if self._budget <= 0:
                 break
             text = coerce_text(key)
-            clean[self._text(text)] = REDACTED if is_secret_key(text) else self.visit(item, depth + 1)
+            cleaned = self._text(text)  # before the value: the key comes first in the output and the budget
+            clean[cleaned] = REDACTED if is_secret_key(text) else self.visit(item, depth + 1)
         return clean
 
 

@@ -18,7 +18,14 @@ from typing import Any, Final, TypeGuard
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
-from lc_otel._attributes.redaction import MAX_NAME_LENGTH, REDACTED, Redactor, coerce_text, is_secret_key
+from lc_otel._attributes.redaction import (
+    BUILTIN_REDACTOR,
+    MAX_NAME_LENGTH,
+    REDACTED,
+    Redactor,
+    coerce_text,
+    is_secret_key,
+)
 
 MAX_INDEXED_LENGTH: Final = MAX_NAME_LENGTH
 """Backends index short strings only (Jaeger, Elasticsearch keyword fields): tags and metadata are cut to this."""
@@ -52,9 +59,6 @@ _LANGCHAIN_METADATA_KEYS: Final = frozenset(
 """LangChain's own bookkeeping keys: recorded as GenAI attributes by the model code, or not at all."""
 _CONVERSATION_KEYS: Final = ("thread_id", "session_id", "conversation_id")
 _LANGGRAPH_RENAMES: Final = {"langgraph_node": sc.LANGGRAPH_NODE, "langgraph_step": sc.LANGGRAPH_STEP}
-
-_BUILTIN_REDACTOR: Final = Redactor(max_length=MAX_INDEXED_LENGTH)
-"""The built-in patterns only: for callers that pass no redactor of their own."""
 
 Attributes = dict[str, AttributeValue]
 
@@ -97,7 +101,7 @@ def user_tags(tags: Iterable[Any] | None, redactor: Redactor | None = None, limi
     """Keep the user's tags in order, once each, at most ``limit``: no structural or empty tags, redacted, cut."""
     if not tags:
         return []
-    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    redacts = redactor if redactor is not None else BUILTIN_REDACTOR
     seen: dict[str, None] = {}
     for tag in tags:
         text = (tag if isinstance(tag, str) else coerce_text(tag)).strip()
@@ -149,7 +153,7 @@ def scalar_value(value: Any, max_length: int, redactor: Redactor | None = None) 
         return value if math.isfinite(value) else str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return f"<{len(value)} bytes>"
-    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    redacts = redactor if redactor is not None else BUILTIN_REDACTOR
     return to_json(redacts.value(value, budget=max_length + 1))[:max_length]
 
 
@@ -179,7 +183,7 @@ def metadata_attributes(
     """
     if not metadata or (type(metadata) is not dict and not is_mapping(metadata)):
         return
-    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    redacts = redactor if redactor is not None else BUILTIN_REDACTOR
     derived: Attributes = {}
     added = 0
     for key, value in metadata.items():

@@ -160,8 +160,7 @@ class ChainCallbacks(RunSpans):
         run.span.update_name(f"{sc.OP_INVOKE_AGENT} {agent_name}")
         run.span.set_attributes({sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent_name})
 
-    @staticmethod
-    def _classify_graph(graph: Run, first_node: str, metadata: dict[str, Any]) -> None:
+    def _classify_graph(self, graph: Run, first_node: str, metadata: dict[str, Any]) -> None:
         """Make a compiled LangGraph graph's span ``invoke_agent`` or ``invoke_workflow``, at its first node."""
         name = getattr(graph.span, "name", None)  # the graph's run name: its span is not renamed yet
         if _agents.graph_is_agent(first_node, metadata):
@@ -169,7 +168,7 @@ class ChainCallbacks(RunSpans):
             if not isinstance(name, str) or not name:
                 return
             inherited = graph.parent.agent_name if graph.parent is not None else None
-            agent_name = _agents.agent_name(metadata, name, inherited)
+            agent_name = self._redactor.name(_agents.agent_name(metadata, name, inherited))  # a name: see _start
             graph.agent_name = agent_name  # its steps say which agent made them
             graph.span.update_name(f"{sc.OP_INVOKE_AGENT} {agent_name}")
             graph.span.set_attributes({sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent_name})

@@ -149,7 +149,7 @@ class ModelCallbacks(RunSpans):
 
     def _model_end_attributes(self, run: Run, response: Any) -> Attributes:
         attributes: Attributes = {}
-        usage = _genai.response_attributes(response, attributes)
+        usage = _genai.response_attributes(response, attributes, self._redactor)
         if usage is not None:
             self._runs.add_usage(run, usage)
         if run.chunk_count:

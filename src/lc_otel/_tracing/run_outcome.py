@@ -16,10 +16,9 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
-from lc_otel._attributes.redaction import MAX_NAME_LENGTH, Redactor
+from lc_otel._attributes.redaction import BUILTIN_REDACTOR, MAX_NAME_LENGTH, Redactor
 
 _CANCELLATIONS: Final = (asyncio.CancelledError, GeneratorExit)
-_BUILTIN_REDACTOR: Final = Redactor()
 DEFAULT_MAX_LENGTH: Final = 8192
 """Characters kept of an exception's message, of its stacktrace and of the status description by default."""
 _FRAMES: Final = 64
@@ -108,7 +107,7 @@ def mark_failed(
     if is_control_flow(error):
         span.set_attribute(sc.LANGGRAPH_CONTROL_FLOW, type(error).__name__[:MAX_NAME_LENGTH])
         return
-    redacts = redactor if redactor is not None else _BUILTIN_REDACTOR
+    redacts = redactor if redactor is not None else BUILTIN_REDACTOR
     span.set_attribute(sc.ERROR_TYPE, error_type(error))
     span.add_event("exception", exception_attributes(error, redacts, max_length))
     span.set_status(Status(StatusCode.ERROR, redacts.head(describe(error), max_length)))

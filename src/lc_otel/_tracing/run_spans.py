@@ -37,6 +37,16 @@ from lc_otel._version import __version__
 _INSTRUMENTATION_NAME = "lc_otel"
 _TAG_CACHE_SIZE = 256
 _AGENT_STEP_TYPES = frozenset({"chat_model", "llm", "tool"})
+_NAME_ATTRIBUTES = (
+    sc.RUN_NAME,
+    sc.GEN_AI_REQUEST_MODEL,
+    sc.GEN_AI_TOOL_NAME,
+    sc.GEN_AI_AGENT_NAME,
+    sc.GEN_AI_TOOL_CALL_ID,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.SERVER_ADDRESS,
+)
+"""Attributes that hold a name taken from the run's payload: redacted and cut like the span name."""
 
 
 class RunSpans(BaseCallbackHandler):
@@ -155,18 +165,17 @@ class RunSpans(BaseCallbackHandler):
                 attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
         attributes[sc.RUN_TYPE] = run_type
         attributes[sc.RUN_NAME] = name
-        attempt = None
-        if tags:
-            from_tags, attempt = self._tag_info(tags)
-            if from_tags:
-                attributes.update(from_tags)
-        if metadata:
-            metadata_attributes(metadata, attributes, self._redactor)
-        if agent_name is None and parent is not None:
+        span_name = self._redact_names(span_name, attributes)
+        if agent_name is not None:
+            agent_name = self._redactor.name(agent_name)
+        elif parent is not None:
             agent_name = parent.agent_name
             # The conventions put the agent's name on the model calls and tool calls it makes.
             if agent_name is not None and run_type in _AGENT_STEP_TYPES:
                 attributes[sc.GEN_AI_AGENT_NAME] = agent_name
+        attempt = None
+        if tags or metadata:
+            attributes, attempt = self._after_tags_and_metadata(attributes, tags, metadata)
         span = self._tracer.start_span(span_name, context=context, kind=kind, attributes=attributes)
         run = Run(
             run_id,
@@ -196,6 +205,36 @@ class RunSpans(BaseCallbackHandler):
         _cancellation.record(self, run)
         return run
 
+    def _redact_names(self, span_name: str, attributes: Attributes) -> str:
+        """Redact and cut the names among ``attributes`` in place; return ``span_name`` redacted and cut.
+
+        Names are exported whatever the content setting (cached: a request's runs share a few names).
+        """
+        redactor = self._redactor
+        for attribute in _NAME_ATTRIBUTES:
+            value = attributes.get(attribute)
+            if value is not None and type(value) is str:
+                attributes[attribute] = redactor.name(value)
+        return redactor.name(span_name)
+
+    def _after_tags_and_metadata(
+        self, attributes: Attributes, tags: Sequence[str] | None, metadata: Mapping[str, Any] | None
+    ) -> tuple[Attributes, int | None]:
+        """Return the tag and metadata attributes followed by ``attributes``, and the retry attempt of ``tags``.
+
+        The user's tags and metadata come first: past the SDK's attribute limit the oldest attributes are
+        dropped, so a user's 150 tags never push lc_otel's own attributes (``langchain.run.id``) out.
+        """
+        combined: Attributes = {}
+        attempt = None
+        if tags:
+            from_tags, attempt = self._tag_info(tags)
+            combined.update(from_tags)
+        if metadata:
+            metadata_attributes(metadata, combined, self._redactor, self._settings.max_metadata_attributes)
+        combined.update(attributes)
+        return combined, attempt
+
     def _tag_info(self, tags: Sequence[str]) -> tuple[Attributes, int | None]:
         """Return the tag attributes of ``tags`` and its ``retry:attempt:N``, cached.
 
@@ -208,11 +247,11 @@ class RunSpans(BaseCallbackHandler):
             cached = self._tag_cache.get(key)
         except TypeError:  # an unhashable tag: coerced by tag_attributes, not cached
             uncached: Attributes = {}
-            tag_attributes(key, uncached)
+            tag_attributes(key, uncached, self._redactor, self._settings.max_tag_attributes)
             return uncached, retry_attempt(key)
         if cached is None:
             attributes: Attributes = {}
-            tag_attributes(key, attributes)
+            tag_attributes(key, attributes, self._redactor, self._settings.max_tag_attributes)
             cached = (attributes, retry_attempt(key))
             if len(self._tag_cache) >= _TAG_CACHE_SIZE:
                 self._tag_cache.clear()  # crude but bounded; a working set this large is unusual
@@ -263,12 +302,11 @@ class RunSpans(BaseCallbackHandler):
         failure = None if error is None or _errors.is_control_flow(error) else _errors.error_type(error)
         self._telemetry.end(run, failure)
 
-    @staticmethod
-    def _mark_outcome(run: Run, error: BaseException) -> None:
+    def _mark_outcome(self, run: Run, error: BaseException) -> None:
         if _errors.is_cancellation(error):
             _errors.mark_cancelled(run.span)
         else:
-            _errors.mark_failed(run.span, error)
+            _errors.mark_failed(run.span, error, self._redactor, self._settings.max_exception_length)
 
     def _end_failed(self, run_id: UUID, error: BaseException) -> None:
         """End the span of ``run_id`` as failed or cancelled, with its subtree's token totals."""

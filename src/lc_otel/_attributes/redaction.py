@@ -41,6 +41,8 @@ _DEFAULT_BUDGET: Final = 65_536
 """Characters (and values) a walk produces at most when the redactor has no length limit."""
 _NAME_CACHE_SIZE: Final = 2048
 _NAME_WINDOW: Final = MAX_NAME_LENGTH + MATCH_MARGIN
+_SHORT_TEXT: Final = 64
+"""Strings a walk redacts through the name cache (mapping keys, short values: the same in every run)."""
 
 
 def coerce_text(value: Any) -> str:
@@ -118,20 +120,15 @@ def is_secret_key(key: str) -> bool:
 
 
 class _Rule(NamedTuple):
-    """A built-in pattern, its replacement, and the cheap test that says whether it can match at all."""
+    """A built-in pattern, its replacement, and the literals one of which must be in a text it can match."""
 
     pattern: re.Pattern[str]
     replacement: str | Callable[[re.Match[str]], str]
-    wanted: Callable[[str, str], bool]
-    """Called with the text and the text lowercased."""
-
-
-def _contains(*literals: str) -> Callable[[str, str], bool]:
-    return lambda text, _lowered: any(literal in text for literal in literals)
-
-
-def _contains_lowered(*literals: str) -> Callable[[str, str], bool]:
-    return lambda _text, lowered: any(literal in lowered for literal in literals)
+    literals: tuple[str, ...]
+    lowered: bool = False
+    """Look for the literals in the text lowercased (the pattern ignores case)."""
+    hints: tuple[str, ...] = ()
+    """When given, one of these must be in the lowercased text too."""
 
 
 _ASSIGNMENT: Final = re.compile(
@@ -158,41 +155,37 @@ def _redact_assignment(match: re.Match[str]) -> str:
     return f"{name}{separator}{quote}{REDACTED}{quote}"
 
 
-def _assignment_wanted(text: str, lowered: str) -> bool:
-    return ("=" in text or ":" in text) and any(hint in lowered for hint in _ASSIGNMENT_HINTS)
-
-
 _START: Final = r"(?<![A-Za-z0-9])"
 """Where a key may start: not inside a word (``task-…`` is no ``sk-`` key), but after ``_`` (``fetch_sk-…``)."""
 
 _RULES: Final = (
     # OpenAI, Anthropic, DeepSeek, ... keys (``*`` included: OpenAI's error echoes a key half-masked).
-    _Rule(re.compile(_START + r"sk-[A-Za-z0-9_\-*]{12,}"), REDACTED, _contains("sk-")),
+    _Rule(re.compile(_START + r"sk-[A-Za-z0-9_\-*]{12,}"), REDACTED, ("sk-",)),
     # Stripe secret and restricted keys.
-    _Rule(re.compile(_START + r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), REDACTED, _contains("k_live_", "k_test_")),
-    _Rule(re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*"), REDACTED, _contains_lowered("bearer")),
+    _Rule(re.compile(_START + r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"), REDACTED, ("k_live_", "k_test_")),
+    _Rule(re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{8,}=*"), REDACTED, ("bearer",), lowered=True),
     # HTTP Basic credentials (base64 of user:password).
-    _Rule(re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*"), REDACTED, _contains_lowered("basic")),
+    _Rule(re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}=*"), REDACTED, ("basic",), lowered=True),
     # AWS access key ids (long-lived and temporary).
-    _Rule(re.compile(_START + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), REDACTED, _contains("AKIA", "ASIA")),
-    _Rule(re.compile(_START + r"AIza[0-9A-Za-z_\-]{20,}"), REDACTED, _contains("AIza")),  # Google API keys
+    _Rule(re.compile(_START + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"), REDACTED, ("AKIA", "ASIA")),
+    _Rule(re.compile(_START + r"AIza[0-9A-Za-z_\-]{20,}"), REDACTED, ("AIza",)),  # Google API keys
     # GitHub: classic tokens and fine-grained personal access tokens; GitLab; Slack; Hugging Face.
     _Rule(
         re.compile(_START + r"(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         REDACTED,
-        _contains("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    _Rule(re.compile(_START + r"glpat-[A-Za-z0-9_\-]{20,}"), REDACTED, _contains("glpat-")),
-    _Rule(re.compile(_START + r"xox[abposr]-[A-Za-z0-9\-]{10,}"), REDACTED, _contains("xox")),
-    _Rule(re.compile(_START + r"hf_[A-Za-z0-9]{30,}"), REDACTED, _contains("hf_")),
+    _Rule(re.compile(_START + r"glpat-[A-Za-z0-9_\-]{20,}"), REDACTED, ("glpat-",)),
+    _Rule(re.compile(_START + r"xox[abposr]-[A-Za-z0-9\-]{10,}"), REDACTED, ("xox",)),
+    _Rule(re.compile(_START + r"hf_[A-Za-z0-9]{30,}"), REDACTED, ("hf_",)),
     # A PEM private key: the header and the base64 body (which cannot contain the next header's dashes).
-    _Rule(re.compile(r"-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s]*"), REDACTED, _contains("PRIVATE KEY")),
+    _Rule(re.compile(r"-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s]*"), REDACTED, ("PRIVATE KEY",)),
     # URL userinfo (``postgresql://app:pw@host``, ``https://token@host``): the part before ``@``, which cannot
     # contain ``/``, so a failing attempt never scans past the next ``://``.
-    _Rule(re.compile(r"://[^\s/?#@]+@"), f"://{REDACTED}@", _contains("://")),
+    _Rule(re.compile(r"://[^\s/?#@]+@"), f"://{REDACTED}@", ("://",)),
     # ``password=…``, ``"api_key": "…"``, ``Authorization: Bearer …``, ``?token=…``, ``&key=…``. Last, so a
     # value the patterns above replaced is recognised and left alone.
-    _Rule(_ASSIGNMENT, _redact_assignment, _assignment_wanted),
+    _Rule(_ASSIGNMENT, _redact_assignment, ("=", ":"), hints=_ASSIGNMENT_HINTS),
 )
 
 
@@ -215,11 +208,19 @@ class Redactor:
         if not text:
             return text
         lowered = text.lower()
-        for rule in _RULES:
-            if rule.wanted(text, lowered):
-                text, count = rule.pattern.subn(rule.replacement, text)
-                if count:
-                    lowered = text.lower()
+        for pattern, replacement, literals, in_lowered, hints in _RULES:
+            # Substring searches first (a few for short text): most text holds no secret.
+            haystack = lowered if in_lowered else text
+            for literal in literals:
+                if literal in haystack:
+                    break
+            else:
+                continue
+            if hints and not any(hint in lowered for hint in hints):
+                continue
+            text, count = pattern.subn(replacement, text)
+            if count:
+                lowered = text.lower()
         for pattern in self._extra:
             text = pattern.sub(REDACTED, text)
         return text
@@ -285,9 +286,12 @@ class _Walk:
 
     def _text(self, text: str) -> str:
         room = max(self._budget, 0) + 1  # one past the budget: a cut is then visible to the caller's cut
-        if len(text) > room + MATCH_MARGIN:
-            text = text[: room + MATCH_MARGIN]
-        text = self._redactor.redact(text)
+        if len(text) <= _SHORT_TEXT:
+            text = self._redactor.name(text)  # keys and short values repeat from run to run: cached
+        else:
+            if len(text) > room + MATCH_MARGIN:
+                text = text[: room + MATCH_MARGIN]
+            text = self._redactor.redact(text)
         if len(text) > room:
             text = text[:room]
         self._budget -= len(text)
@@ -295,7 +299,12 @@ class _Walk:
 
     def visit(self, value: Any, depth: int) -> Any:
         self._budget -= 1  # every value renders as one character at least
-        if value is None or isinstance(value, bool | int | float):
+        kind = type(value)
+        if kind is str:  # the exact types first: nearly every value is one, and they skip the ABC checks
+            return self._text(value)
+        if value is None or kind is int or kind is float or kind is bool:
+            return value
+        if isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
             return self._text(value)
@@ -314,11 +323,11 @@ class _Walk:
             self._active.discard(id(value))
 
     def _container(self, value: Any, depth: int) -> Any:
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             if value.get("type") == "secret" and value.get("lc") == 1:  # LangChain's serialized secret
                 return REDACTED
             return self._mapping(value.items(), depth)
-        if isinstance(value, list | tuple | set | frozenset):
+        if type(value) is list or isinstance(value, list | tuple | set | frozenset):
             items: list[Any] = []
             for item in value:
                 if self._budget <= 0:
@@ -338,7 +347,7 @@ class _Walk:
         for key, item in items:
             if self._budget <= 0:
                 break
-            text = coerce_text(key)
+            text = key if type(key) is str else coerce_text(key)
             cleaned = self._text(text)  # before the value: the key comes first in the output and the budget
             clean[cleaned] = REDACTED if is_secret_key(text) else self.visit(item, depth + 1)
         return clean

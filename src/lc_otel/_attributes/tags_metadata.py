@@ -127,10 +127,14 @@ def tag_attributes(
     into[sc.TAGS] = kept
 
 
+_JSON: Final = json.JSONEncoder(separators=(",", ":"), default=coerce_text, ensure_ascii=False)
+"""One encoder for every call: ``json.dumps`` with options builds a new one each time."""
+
+
 def to_json(value: Any) -> str:
     """Encode ``value`` as compact JSON; unknown objects become their ``str``; cycles become text."""
     try:
-        return json.dumps(value, separators=(",", ":"), default=coerce_text, ensure_ascii=False)
+        return _JSON.encode(value)
     except (ValueError, TypeError, RecursionError):
         return coerce_text(value)
 

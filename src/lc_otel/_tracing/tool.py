@@ -78,7 +78,7 @@ class ToolCallbacks(RunSpans):
                     )
                 call_id = getattr(output, "tool_call_id", None)  # the ToolMessage says which call it answers
                 if isinstance(call_id, str) and call_id:
-                    run.span.set_attribute(sc.GEN_AI_TOOL_CALL_ID, call_id)
+                    run.span.set_attribute(sc.GEN_AI_TOOL_CALL_ID, self._redactor.name(call_id))
             finally:
                 run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)

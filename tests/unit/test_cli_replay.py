@@ -235,3 +235,32 @@ def test_a_file_without_spans_is_an_error(tmp_path: Path, capsys: pytest.Capture
         assert main(["replay", str(empty), "--endpoint", receiver.url]) == 1
     assert capsys.readouterr().err == f"lc-otel: {empty} holds no spans to send\n"
     assert receiver.requests == []
+
+
+def test_nothing_listening_is_one_line_at_once(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as placeholder:  # a port that was free a moment ago: nothing listens there
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    assert main(["replay", str(recorded), "--endpoint", f"http://127.0.0.1:{port}"]) == 1
+    assert capsys.readouterr().err == (
+        f"lc-otel: cannot reach the OTLP backend at http://127.0.0.1:{port}/v1/traces: Connection refused\n"
+    )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_progress_line_is_rewritten_in_place(recorded: Path) -> None:
+    stderr = Terminal()
+    with Receiver() as receiver:
+        sent, _ = replay(str(recorded), resolve_target(receiver.url), stderr=stderr, progress_from_bytes=1)
+
+    shown = stderr.getvalue()
+    assert shown.startswith("\rlc-otel replay: ")
+    assert "\n" not in shown  # one line, rewritten
+    assert shown.endswith("\r\x1b[K")  # and cleared, so the summary starts on a clean line
+    assert sent == 5

@@ -18,10 +18,12 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, TextIO
+from urllib.parse import urlsplit
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -225,6 +227,29 @@ def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
                 yield number, done, raw
 
 
+def _check_reachable(target: ExportTarget, timeout: float) -> None:
+    """Fail at once, in one line, when nothing listens at the endpoint (the exporters would retry for seconds).
+
+    Skipped when a proxy is configured for HTTP: the exporter goes through it, not straight to the host.
+    """
+    if target.protocol == "http/protobuf" and any(
+        os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
+    ):
+        return
+    try:
+        parts = urlsplit(target.endpoint or "")
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return
+    if not host:
+        return
+    try:
+        socket.create_connection((host, port), timeout=min(timeout, 5.0)).close()
+    except OSError as error:
+        where = without_userinfo(target.endpoint or "")
+        raise ReplayError(f"cannot reach the OTLP backend at {where}: {error.strerror or error}") from None
+
+
 def _send(exporter: SpanExporter, batch: Sequence[ReadableSpan], where: str) -> None:
     if exporter.export(batch) is not SpanExportResult.SUCCESS:
         raise ReplayError(f"the OTLP backend at {where} did not accept the spans (is it running, on that protocol?)")
@@ -264,6 +289,7 @@ def replay(
         size = os.path.getsize(path)
     except OSError as error:
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
+    _check_reachable(target, timeout)
     progress = Progress(stderr, size, enabled=size >= progress_from_bytes)
     with _quiet_exporter_logs():
         exporter = exporter_factory(target, timeout)

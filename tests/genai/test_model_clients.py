@@ -382,7 +382,7 @@ def test_anthropic_image_sources_are_parts(
     ],
 )
 def test_every_dialects_media_block(block: dict[str, Any], part: dict[str, Any]) -> None:
-    from lc_otel._attributes.content import Redactor
     from lc_otel._attributes.messages import message_parts
+    from lc_otel._attributes.redaction import Redactor
 
     assert message_parts(HumanMessage(content=[block]), Redactor()) == [part]

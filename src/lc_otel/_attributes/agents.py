@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from lc_otel._attributes.content import Redactor
 from lc_otel._attributes.messages import Message, finish_reason, message_json
-from lc_otel._attributes.tags_metadata import coerce_text
+from lc_otel._attributes.redaction import Redactor, coerce_text
 
 LEGACY_AGENT_NAMES: Final = frozenset({"AgentExecutor"})
 _GRAPH_STEP_TAG: Final = "graph:step:"

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from lc_otel._attributes.content import Redactor
-from lc_otel._attributes.tags_metadata import coerce_text
+from lc_otel._attributes.redaction import Redactor, coerce_text
 
 _MODALITIES: Final = ("image", "audio", "video")
 _MODALITY_OF_TYPE: Final = {

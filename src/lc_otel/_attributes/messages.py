@@ -13,9 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from lc_otel._attributes.content import Redactor, cut
 from lc_otel._attributes.media import media_part
-from lc_otel._attributes.tags_metadata import coerce_text
+from lc_otel._attributes.redaction import Redactor, coerce_text, cut
 
 Part = dict[str, Any]
 Message = dict[str, Any]

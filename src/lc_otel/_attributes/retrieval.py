@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from lc_otel._attributes import semconv as sc
-from lc_otel._attributes.content import Redactor
 from lc_otel._attributes.messages import messages_json
-from lc_otel._attributes.tags_metadata import Attributes, coerce_text, is_mapping
+from lc_otel._attributes.redaction import Redactor, coerce_text
+from lc_otel._attributes.tags_metadata import Attributes, is_mapping
 
 _SCORE_KEYS: Final = ("score", "relevance_score", "similarity_score", "_score")
 """Where retrievers and rerankers leave a document's relevance in its metadata."""

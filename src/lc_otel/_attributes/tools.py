@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lc_otel._attributes.content import Redactor
 from lc_otel._attributes.messages import captured_json, messages_json
+from lc_otel._attributes.redaction import Redactor
 
 
 def _definition(tool: Mapping[str, Any], redactor: Redactor) -> dict[str, Any] | None:

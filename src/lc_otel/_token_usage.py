@@ -27,8 +27,8 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 
 from lc_otel._attributes import genai as _genai
+from lc_otel._attributes.usage import Usage
 from lc_otel._internal_errors import guarded
-from lc_otel._tracing.run_table import Usage
 
 UNKNOWN_MODEL: Final = "unknown"
 """The ``by_model`` key of calls whose model name neither the response nor the request tells."""

@@ -436,7 +436,7 @@ def test_endpoint_userinfo_is_never_logged(tmp_path: Path, protocol: str) -> Non
 
 
 def test_without_userinfo_keeps_the_rest_of_the_url() -> None:
-    from lc_otel._export.configure import without_userinfo
+    from lc_otel._export.endpoints import without_userinfo
 
     assert without_userinfo("https://u:p@collector:4318/v1/traces") == "https://collector:4318/v1/traces"
     assert without_userinfo("u:p@collector:4317") == "collector:4317"

@@ -251,7 +251,7 @@ def test_the_fast_current_context_is_the_apis() -> None:
     """lc_otel sets OpenTelemetry's context variable directly; the API must see exactly the same thing."""
     from opentelemetry import context as otel_context
 
-    from lc_otel._propagation import fast_context as _current
+    from lc_otel._tracing import fast_context as _current
 
     # With the default runtime context the fast path is in use; if an SDK release moves the variable, this
     # fails and says so, while lc_otel itself falls back to the public API.

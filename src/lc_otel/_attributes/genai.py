@@ -8,16 +8,24 @@ model classes. Pure functions; odd values are skipped, never raised on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeGuard
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
 from lc_otel._attributes.redaction import BUILTIN_REDACTOR, MAX_NAME_LENGTH, Redactor
-from lc_otel._attributes.tags_metadata import Attributes, is_mapping
-from lc_otel._tracing.run_table import Usage
+from lc_otel._attributes.tags_metadata import Attributes, is_mapping, is_sequence
+from lc_otel._attributes.usage import (
+    INT64_END,
+    Usage,
+    count,
+    llm_output,
+    message_usage,
+    response_usage,
+    usage_attributes,
+)
 
 # LangChain's ``ls_provider`` values → the conventions' ``gen_ai.provider.name`` values.
 _PROVIDERS: Final = {
@@ -45,9 +53,6 @@ _PROVIDERS: Final = {
     "watsonx": "ibm.watsonx.ai",
 }
 
-_INT64_END: Final = 2**63
-"""OTLP ints are 64-bit: the exporter drops a span with a larger one (and logs a traceback)."""
-_INT64_DIGITS: Final = 19
 _MAX_LIST: Final = 64
 """Stop sequences and finish reasons kept at most (each cut like a name)."""
 
@@ -60,15 +65,6 @@ _SERVER_KEYS: Final = (
     "api_base",
     "anthropic_api_url",
 )
-
-
-# ``isinstance`` against the ``collections.abc`` classes goes through ``__instancecheck__``; payloads are
-# almost always plain dicts and lists, so those are checked first (this runs on every model call).
-_is_mapping: Final = is_mapping
-
-
-def _is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
-    return type(value) is list or isinstance(value, Sequence)
 
 
 def _text(value: Any) -> str | None:
@@ -91,30 +87,8 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def count(value: Any) -> int | None:
-    """Read a token count: an int, or a string of ASCII digits, in ``0 .. 2**63-1``; anything else is ``None``.
-
-    Like NaN, a count an OTLP int (64-bit) cannot hold is dropped: the exporter would drop the whole span.
-    """
-    if type(value) is int:  # nearly always
-        return value if 0 <= value < _INT64_END else None
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return int(value) if 0 <= value < _INT64_END else None
-    if isinstance(value, float) and math.isfinite(value) and 0 <= value < _INT64_END:
-        return int(value)
-    if isinstance(value, str):
-        digits = value.strip()
-        # ASCII only: str.isdigit() accepts "²", which int() refuses.
-        if digits.isascii() and digits.isdigit() and len(digits) <= _INT64_DIGITS:
-            number = int(digits)
-            return number if number < _INT64_END else None
-    return None
-
-
 def _seed(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and -_INT64_END <= value < _INT64_END:
+    if isinstance(value, int) and not isinstance(value, bool) and -INT64_END <= value < INT64_END:
         return int(value)
     return None
 
@@ -178,7 +152,7 @@ def _read_parameters(
 
 def provider_name(metadata: Mapping[str, Any] | None, invocation_params: Mapping[str, Any] | None) -> str | None:
     """Map LangChain's provider name to the conventions' value (unknown names pass through)."""
-    raw = metadata.get("ls_provider") if type(metadata) is dict or _is_mapping(metadata) else None
+    raw = metadata.get("ls_provider") if type(metadata) is dict or is_mapping(metadata) else None
     if not isinstance(raw, str) or not raw:
         kind = invocation_params.get("_type") if invocation_params else None
         if not isinstance(kind, str) or not kind:
@@ -197,7 +171,7 @@ def request_model(
     serialized: Mapping[str, Any] | None,
 ) -> str | None:
     """Find the requested model name in metadata, invocation parameters or the serialized model."""
-    found = metadata.get("ls_model_name") if type(metadata) is dict or _is_mapping(metadata) else None
+    found = metadata.get("ls_model_name") if type(metadata) is dict or is_mapping(metadata) else None
     if isinstance(found, str) and found:
         return found
     for source in (invocation_params, _serialized_kwargs(serialized)):
@@ -207,10 +181,10 @@ def request_model(
 
 
 def _serialized_kwargs(serialized: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    if type(serialized) is not dict and not _is_mapping(serialized):
+    if type(serialized) is not dict and not is_mapping(serialized):
         return None
     kwargs = serialized.get("kwargs")
-    return kwargs if type(kwargs) is dict or _is_mapping(kwargs) else None
+    return kwargs if type(kwargs) is dict or is_mapping(kwargs) else None
 
 
 def _server(kwargs: Mapping[str, Any] | None, into: Attributes) -> None:
@@ -249,11 +223,7 @@ def request_attributes(
         into[sc.GEN_AI_REQUEST_MODEL] = model
     if invocation_params:
         _read_parameters(invocation_params, _REQUEST_PARAMETERS, into)
-    if (
-        metadata
-        and (type(metadata) is dict or _is_mapping(metadata))
-        and not metadata.keys().isdisjoint(_LS_PARAMETERS)
-    ):
+    if metadata and (type(metadata) is dict or is_mapping(metadata)) and not metadata.keys().isdisjoint(_LS_PARAMETERS):
         _read_parameters(metadata, _LS_PARAMETERS, into)
     kwargs = _serialized_kwargs(serialized)
     if kwargs:
@@ -271,214 +241,6 @@ _RESPONSE_MODEL_KEYS: Final = ("model_name", "model", "model_id")
 _LANGCHAIN_ID_PREFIXES: Final = ("run-", "lc_")
 
 
-def _generations(response: Any) -> Iterator[Any]:
-    generations = getattr(response, "generations", None)
-    if not _is_sequence(generations):
-        return
-    for per_prompt in generations:
-        if _is_sequence(per_prompt):
-            yield from per_prompt
-
-
-def _metadata_of(generation: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    message = getattr(generation, "message", None)
-    response_metadata = getattr(message, "response_metadata", None)
-    info = getattr(generation, "generation_info", None)
-    return (
-        response_metadata if _is_mapping(response_metadata) else {},
-        info if _is_mapping(info) else {},
-    )
-
-
-def _llm_output(response: Any) -> Mapping[str, Any]:
-    llm_output = getattr(response, "llm_output", None)
-    return llm_output if _is_mapping(llm_output) else {}
-
-
-def _first_count(usage: Mapping[str, Any], *keys: str) -> int | None:
-    for key in keys:
-        value = count(usage.get(key))
-        if value is not None:
-            return value
-    return None
-
-
-def _message_usage(usage: Any) -> Usage | None:
-    """Read LangChain's normalised ``usage_metadata`` (``UsageMetadata``); ``None`` when it has no counts."""
-    if type(usage) is not dict and not _is_mapping(usage):
-        return None
-    input_tokens = usage.get("input_tokens")
-    output_tokens = usage.get("output_tokens")
-    total = usage.get("total_tokens")
-    if (
-        type(input_tokens) is int
-        and type(output_tokens) is int
-        and type(total) is int
-        and input_tokens >= 0
-        and output_tokens >= 0
-        and total >= 0
-    ):
-        found = Usage(input_tokens, output_tokens, total)  # as LangChain types it: nearly always
-    else:
-        input_tokens, output_tokens, total = count(input_tokens), count(output_tokens), count(total)
-        if input_tokens is None and output_tokens is None:
-            return None
-        input_tokens, output_tokens = input_tokens or 0, output_tokens or 0
-        found = Usage(input_tokens, output_tokens, total if total is not None else input_tokens + output_tokens)
-    details = usage.get("input_token_details")
-    if details is not None and _is_mapping(details):  # absent unless the provider reports cache use
-        found.cache_read_input_tokens = count(details.get("cache_read")) or 0
-        written = _first_count(details, "cache_creation", "cache_write")
-        if written is None:  # Anthropic may report only the per-lifetime buckets
-            written = sum(
-                count(value) or 0
-                for key, value in details.items()
-                if isinstance(key, str) and key.startswith("ephemeral_")
-            )
-        found.cache_write_input_tokens = written
-    details = usage.get("output_token_details")
-    if details is not None and _is_mapping(details):
-        found.reasoning_output_tokens = count(details.get("reasoning")) or 0
-    return found
-
-
-def _provider_usage(usage: Any) -> Usage | None:
-    """Read the raw usage shapes providers put in ``llm_output`` (OpenAI, Anthropic, Bedrock, Gemini, Ollama).
-
-    Totals follow the conventions: input includes cached tokens and output includes reasoning tokens, so
-    Anthropic's and Bedrock's uncached ``input_tokens`` get their cache counts added, and Gemini's candidate
-    count gets its thought tokens added.
-    """
-    if not _is_mapping(usage):
-        return None
-    input_tokens = _first_count(
-        usage, "prompt_tokens", "input_tokens", "inputTokens", "prompt_token_count", "prompt_eval_count"
-    )
-    output_tokens = _first_count(
-        usage, "completion_tokens", "output_tokens", "outputTokens", "candidates_token_count", "eval_count"
-    )
-    if input_tokens is None and output_tokens is None:
-        return None
-    found = Usage(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0)
-    prompt_details = usage.get("prompt_tokens_details")
-    if _is_mapping(prompt_details):  # OpenAI: prompt_tokens already includes cached ones
-        found.cache_read_input_tokens = count(prompt_details.get("cached_tokens")) or 0
-    else:
-        found.cache_read_input_tokens = (
-            _first_count(usage, "cache_read_input_tokens", "cacheReadInputTokens", "cached_content_token_count") or 0
-        )
-    found.cache_write_input_tokens = (
-        _first_count(usage, "cache_creation_input_tokens", "cacheWriteInputTokens", "cache_write_tokens") or 0
-    )
-    if _first_count(usage, "prompt_tokens", "prompt_token_count") is None and (
-        _first_count(usage, "input_tokens", "inputTokens") is not None
-    ):
-        found.input_tokens += found.cache_read_input_tokens + found.cache_write_input_tokens
-    completion_details = usage.get("completion_tokens_details")
-    if _is_mapping(completion_details):  # OpenAI: completion_tokens already includes reasoning
-        found.reasoning_output_tokens = count(completion_details.get("reasoning_tokens")) or 0
-    else:
-        thoughts = count(usage.get("thoughts_token_count"))
-        if thoughts is not None:  # Gemini: candidates exclude thoughts
-            found.reasoning_output_tokens = thoughts
-            found.output_tokens += thoughts
-        else:
-            found.reasoning_output_tokens = count(usage.get("reasoning_tokens")) or 0
-    total = _first_count(usage, "total_tokens", "totalTokens", "total_token_count")
-    found.total_tokens = total if total is not None else found.input_tokens + found.output_tokens
-    return found
-
-
-def response_usage(response: Any) -> Usage | None:
-    """Sum ``usage_metadata`` over the generations, else read ``llm_output``'s provider usage.
-
-    ``usage_metadata`` is LangChain's provider-agnostic shape and the only one present when streaming (it
-    comes from the usage chunk); ``llm_output`` is the fallback for integrations that do not fill it.
-    """
-    total: Usage | None = None
-    generations = getattr(response, "generations", None)
-    for per_prompt in generations if _is_sequence(generations) else ():
-        for generation in per_prompt if _is_sequence(per_prompt) else ():
-            usage = _message_usage(getattr(getattr(generation, "message", None), "usage_metadata", None))
-            if usage is not None:  # the response's usage, copied onto each of its n candidates: once
-                if total is None:
-                    total = usage
-                else:
-                    total.add(usage)
-                break
-    if total is not None:
-        return total
-    llm_output = _llm_output(response)
-    for key in ("token_usage", "usage", "usage_metadata"):
-        found = _provider_usage(llm_output.get(key))
-        if found is not None:
-            return found
-    # Ollama-style integrations report raw counts in the generation's metadata only.
-    for generation in _generations(response):
-        for source in _metadata_of(generation):
-            found = _provider_usage(source)
-            if found is not None:
-                return found
-    return None
-
-
-def _fits_int64(usage: Usage) -> bool:
-    """Tell whether every count fits an OTLP int: they are never negative, so their sum tells."""
-    return (
-        usage.input_tokens
-        + usage.output_tokens
-        + usage.total_tokens
-        + usage.cache_read_input_tokens
-        + usage.cache_write_input_tokens
-        + usage.reasoning_output_tokens
-    ) < _INT64_END
-
-
-def _drop_out_of_range(into: Attributes) -> None:
-    """Remove the ints a sum pushed past what an OTLP int holds (never real counts: crafted or corrupt input)."""
-    for key, value in list(into.items()):
-        if type(value) is int and not -_INT64_END <= value < _INT64_END:
-            del into[key]
-
-
-def usage_attributes(usage: Usage, into: Attributes) -> None:
-    """Add the ``gen_ai.usage.*`` counts of one model call to ``into`` (zero details are left out).
-
-    A count a sum pushed past what an OTLP int holds is left out too, like NaN.
-    """
-    if not _fits_int64(usage):
-        found: Attributes = {}
-        _set_usage(usage, found)
-        _drop_out_of_range(found)
-        into.update(found)
-    else:
-        _set_usage(usage, into)
-
-
-def _set_usage(usage: Usage, into: Attributes) -> None:
-    into[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-    into[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    if usage.cache_read_input_tokens:
-        into[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_input_tokens
-    if usage.cache_write_input_tokens:
-        # Both names: the conventions' current one, and the one Jaeger UI and Phoenix read (docs/attributes.md).
-        into[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_input_tokens
-        into[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_input_tokens
-    if usage.reasoning_output_tokens:
-        into[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_output_tokens
-
-
-def subtree_usage_attributes(usage: Usage, into: Attributes) -> None:
-    """Add a chain's ``langchain.usage.*`` subtree totals to ``into`` (those an OTLP int can hold)."""
-    totals = into if _fits_int64(usage) else {}
-    totals[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
-    totals[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    totals[sc.USAGE_TOTAL_TOKENS] = usage.total_tokens
-    if totals is not into:
-        _drop_out_of_range(totals)
-        into.update(totals)
-
-
 def _read_generations(response: Any) -> tuple[str | None, str | None, list[str], Usage | None]:
     """The response model, the provider's response id, the finish reasons and the summed usage metadata."""
     model: str | None = None
@@ -488,13 +250,13 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
     # The walk over generations and their two metadata mappings written out (no generator, no helper per
     # mapping): a Python call costs about as much as reading a few fields, and this runs on every model call.
     generations = getattr(response, "generations", None)
-    for per_prompt in generations if type(generations) is list or _is_sequence(generations) else ():
+    for per_prompt in generations if type(generations) is list or is_sequence(generations) else ():
         counted_prompt = False  # usage is per response: n candidates of one prompt carry the same copy
-        for generation in per_prompt if type(per_prompt) is list or _is_sequence(per_prompt) else ():
+        for generation in per_prompt if type(per_prompt) is list or is_sequence(per_prompt) else ():
             message = getattr(generation, "message", None)
             reason: str | None = None
             for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
-                if source is None or (type(source) is not dict and not _is_mapping(source)) or not source:
+                if source is None or (type(source) is not dict and not is_mapping(source)) or not source:
                     continue  # generation_info, most often, on chat models
                 if model is None:
                     model = _text_at(source, _RESPONSE_MODEL_KEYS)
@@ -512,7 +274,7 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
                     found_id = message_id
             if counted_prompt:
                 continue
-            counted = _message_usage(getattr(message, "usage_metadata", None))
+            counted = message_usage(getattr(message, "usage_metadata", None))
             if counted is not None:
                 counted_prompt = True
                 if usage is None:
@@ -535,12 +297,12 @@ def response_attributes(response: Any, into: Attributes, redactor: Redactor | No
     """
     model, found_id, reasons, usage = _read_generations(response)
     if model is None or found_id is None:
-        llm_output = _llm_output(response)
-        if llm_output:
+        output = llm_output(response)
+        if output:
             if model is None:
-                model = _text_at(llm_output, _RESPONSE_MODEL_KEYS)
+                model = _text_at(output, _RESPONSE_MODEL_KEYS)
             if found_id is None:
-                found_id = _text(llm_output.get("id"))
+                found_id = _text(output.get("id"))
     if usage is None:
         usage = response_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
     if model:

@@ -70,6 +70,11 @@ def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, (dict, Mapping))  # dict first: a cheap exact check before the ABC machinery
 
 
+def is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
+    """``isinstance(value, Sequence)``, with lists (nearly every case) decided without the ABC check."""
+    return type(value) is list or isinstance(value, Sequence)
+
+
 def is_int64(value: int) -> bool:
     """Tell whether ``value`` fits an OTLP int (64-bit): the exporter drops a span with a larger one."""
     return value in _INT64

@@ -36,6 +36,7 @@ from lc_otel._cli.http import display_url
 from lc_otel._cli.traces.sdk import spans_from_sdk
 from lc_otel._cli.traces.tree import write_traces
 from lc_otel._export import configure as _configure
+from lc_otel._export.endpoints import DEFAULT_EXPORT_FILE
 from lc_otel.handler import OpenTelemetryCallbackHandler
 from lc_otel.testing import FakeChatModel, reply
 
@@ -211,7 +212,7 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
             return 1
         exporter = _RecordingExporter(inner)
     else:
-        path = target.path or _configure.DEFAULT_EXPORT_FILE
+        path = target.path or DEFAULT_EXPORT_FILE
         destination = path
         from lc_otel._export.file import EncoderMissingError, open_file_exporter
 

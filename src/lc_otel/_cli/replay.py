@@ -32,7 +32,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from lc_otel._cli.terminal import printable, shorten
-from lc_otel._export.configure import ExportTarget, otlp_exporter, resolve_target, without_userinfo
+from lc_otel._export.configure import ExportTarget, otlp_exporter, resolve_target
+from lc_otel._export.endpoints import without_userinfo
 
 BATCH_SPANS: Final = 512
 """Spans per export request (the SDK batch processor's default batch)."""

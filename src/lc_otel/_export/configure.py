@@ -9,19 +9,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
 import threading
 from collections.abc import Mapping
-from typing import Final, Literal
-from urllib.parse import urlsplit
+from typing import Final
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
+from lc_otel._export import endpoints
+from lc_otel._export.endpoints import (
+    DEFAULT_EXPORT_FILE,
+    LC_OTEL_ENDPOINT,
+    LC_OTEL_EXPORT_FILE,
+    LC_OTEL_EXPORT_TIMEOUT,
+    LC_OTEL_RETRY_AFTER,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    Protocol,
+    without_userinfo,
+)
+from lc_otel._export.endpoints import env as _env
 from lc_otel._export.metrics_setup import configure_metrics_and_events
 from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
 from lc_otel._export.sdk_env import check_exporter_variables, check_sdk_variables
@@ -30,59 +38,21 @@ from lc_otel._settings import env_bool, env_number
 
 logger: Final = logging.getLogger("lc_otel")
 
-Protocol = Literal["grpc", "http/protobuf"]
-
-# --- the variables (docs/export.md has them in one table) ----------------------------------------------
-
-LC_OTEL_ENDPOINT: Final = "LC_OTEL_ENDPOINT"
-"""Like ``OTEL_EXPORTER_OTLP_ENDPOINT`` (a base URL; ``/v1/traces`` is added for HTTP), but wins over it."""
-
-LC_OTEL_PROTOCOL: Final = "LC_OTEL_PROTOCOL"
-"""``grpc`` or ``http/protobuf``; wins over ``OTEL_EXPORTER_OTLP_PROTOCOL``."""
-
-LC_OTEL_EXPORT_FILE: Final = "LC_OTEL_EXPORT_FILE"
-"""The OTLP-JSON-lines file spans go to when no endpoint is configured. Default ``lc-otel-spans.jsonl``."""
-
-LC_OTEL_EXPORT_TIMEOUT: Final = "LC_OTEL_EXPORT_TIMEOUT"
-"""Seconds one export may take, retries included. Default 3."""
-
-LC_OTEL_RETRY_AFTER: Final = "LC_OTEL_RETRY_AFTER"
-"""Seconds to stop exporting after a failed export (spans meanwhile are dropped and counted). Default 5."""
+# --- the variables only spans read (.endpoints has the shared ones; docs/export.md has them all) ---------
 
 LC_OTEL_SHUTDOWN_TIMEOUT: Final = "LC_OTEL_SHUTDOWN_TIMEOUT"
 """Seconds the final flush at interpreter exit may take, whatever the backend does. Default 4."""
 
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
-OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
-OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
-OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
 OTEL_BSP_EXPORT_TIMEOUT: Final = "OTEL_BSP_EXPORT_TIMEOUT"
 OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
 
-DEFAULT_EXPORT_FILE: Final = "lc-otel-spans.jsonl"
-DEFAULT_SERVICE_NAME: Final = "langchain-app"
 _TRACES_PATH: Final = "/v1/traces"
-_GRPC_PORT: Final = 4317
-_PROTOCOLS: Final[tuple[Protocol, ...]] = ("grpc", "http/protobuf")
-# Everything up to the last "@" before the path: a URL's user and password (greedy, so a password holding
-# an unescaped "@" or "/" is removed whole; a path holding "@" loses a little too much, never too little).
-_USERINFO: Final = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?[^\s]*@")
-
-
-def without_userinfo(url: str) -> str:
-    """``url`` with its ``user:password@`` part removed, for log records and messages.
-
-    >>> without_userinfo("https://user:secret@collector.example:4318/v1/traces")
-    'https://collector.example:4318/v1/traces'
-    """
-    return _USERINFO.sub(lambda match: match.group("scheme") or "", url, count=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,63 +70,6 @@ class ExportTarget:
         if self.endpoint:
             return without_userinfo(self.endpoint)
         return self.path or "?"
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value and value.strip() else None
-
-
-def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
-    """The first ``(value, source)`` whose value is set."""
-    for value, source in candidates:
-        if value:
-            return value, source
-    return None, ""
-
-
-def _valid_url(value: str, source: str) -> str | None:
-    url = value if "://" in value else f"http://{value}"  # a bare host:port means a local plain-text collector
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a bad port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
-        logger.warning("lc_otel: %s=%r is not an http(s) URL; ignoring it", source, without_userinfo(value))
-        return None
-    return url
-
-
-def _protocol(explicit: str | None, endpoint: str | None) -> Protocol:
-    value, source = _first(
-        (explicit, "protocol"),
-        (_env(LC_OTEL_PROTOCOL), LC_OTEL_PROTOCOL),
-        (_env(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL), OTEL_EXPORTER_OTLP_TRACES_PROTOCOL),
-        (_env(OTEL_EXPORTER_OTLP_PROTOCOL), OTEL_EXPORTER_OTLP_PROTOCOL),
-    )
-    inferred: Protocol = "http/protobuf"
-    if endpoint is not None and urlsplit(endpoint).port == _GRPC_PORT:
-        inferred = "grpc"  # 4317 is OTLP/gRPC's port everywhere; HTTP/protobuf there could only fail
-    if value is None:
-        return inferred
-    normalised = value.strip().lower()
-    for protocol in _PROTOCOLS:
-        if normalised == protocol or (normalised == "http" and protocol == "http/protobuf"):
-            return protocol
-    logger.warning("lc_otel: %s=%r is not supported (grpc, http/protobuf); using %r", source, value, inferred)
-    return inferred
-
-
-def _headers(explicit: Mapping[str, str] | str | None) -> dict[str, str]:
-    if isinstance(explicit, Mapping):
-        return {str(k): str(v) for k, v in explicit.items()}
-    raw, _ = _first(
-        (explicit, "headers"),
-        (_env(OTEL_EXPORTER_OTLP_TRACES_HEADERS), OTEL_EXPORTER_OTLP_TRACES_HEADERS),
-        (_env(OTEL_EXPORTER_OTLP_HEADERS), OTEL_EXPORTER_OTLP_HEADERS),
-    )
-    return dict(parse_env_headers(raw, liberal=True)) if raw else {}
 
 
 def resolve_target(
@@ -182,16 +95,16 @@ def resolve_target(
         (_env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
     ):
         if value and value.strip():
-            url = _valid_url(value.strip(), source)
+            url = endpoints.valid_url(value.strip(), source)
             if url is not None:
                 signal_specific = source == OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
                 break
     if url is None:
         return ExportTarget(path=_env(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE)
-    chosen = _protocol(protocol, url)
+    chosen = endpoints.protocol("traces", protocol, url)
     if chosen == "http/protobuf" and not signal_specific and not url.rstrip("/").endswith(_TRACES_PATH):
         url = url.rstrip("/") + _TRACES_PATH
-    return ExportTarget(protocol=chosen, endpoint=url, headers=_headers(headers))
+    return ExportTarget(protocol=chosen, endpoint=url, headers=endpoints.headers("traces", headers))
 
 
 def otlp_exporter(target: ExportTarget, timeout: float) -> SpanExporter:
@@ -218,17 +131,6 @@ def _exporter(target: ExportTarget, timeout: float) -> SpanExporter | None:
     from lc_otel._export.file import file_exporter
 
     return file_exporter(target.path or DEFAULT_EXPORT_FILE)
-
-
-def _resource(service_name: str | None, attributes: Mapping[str, AttributeValue] | None) -> Resource:
-    """``Resource.create`` reads ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` itself."""
-    attrs: dict[str, AttributeValue] = dict(attributes or {})
-    if service_name:
-        attrs[SERVICE_NAME] = service_name
-    resource = Resource.create(attrs)
-    if not service_name and str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
-    return resource
 
 
 def build_processor(
@@ -335,7 +237,7 @@ def configure(
                 if processor is not None:
                     current.add_span_processor(processor)
                 return current
-            provider = TracerProvider(resource=_resource(service_name, resource_attributes))
+            provider = TracerProvider(resource=endpoints.resource(service_name, resource_attributes))
             if processor is not None:
                 provider.add_span_processor(processor)
             if owned:

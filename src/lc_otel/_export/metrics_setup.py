@@ -31,6 +31,16 @@ from opentelemetry._logs import get_logger_provider, set_logger_provider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import AttributeValue
 
+from lc_otel._export import endpoints
+from lc_otel._export.endpoints import (
+    LC_OTEL_ENDPOINT,
+    LC_OTEL_EXPORT_FILE,
+    LC_OTEL_EXPORT_TIMEOUT,
+    LC_OTEL_RETRY_AFTER,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    env,
+    without_userinfo,
+)
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.options import TelemetryOptions
 from lc_otel._metrics.recorder import placeholder
@@ -67,7 +77,8 @@ class Signal:
     default_file: str
 
     def variable(self, suffix: str) -> str:
-        return f"OTEL_EXPORTER_OTLP_{self.name.upper()}_{suffix}"
+        """The signal's own ``OTEL_EXPORTER_OTLP_<NAME>_<suffix>`` variable."""
+        return endpoints.signal_variable(self.name, suffix)
 
 
 METRICS: Final = Signal("metrics", LC_OTEL_METRICS_FILE, DEFAULT_METRICS_FILE)
@@ -108,86 +119,38 @@ def _exporter_names(variable: str, signal: str) -> list[str]:
 
 
 def _file_next_to_spans(signal: Signal, request: Request) -> str:
-    from lc_otel._export import configure as traces
-
     explicit = os.environ.get(signal.file_variable, "").strip()
     if explicit:
         return explicit
-    spans = (
-        os.fspath(request.export_file) if request.export_file is not None else traces._env(traces.LC_OTEL_EXPORT_FILE)
-    )
+    spans = os.fspath(request.export_file) if request.export_file is not None else env(LC_OTEL_EXPORT_FILE)
     directory = Path(spans).parent if spans else Path()
     return os.fspath(directory / signal.default_file)
 
 
 def resolve(signal: Signal, request: Request) -> tuple[str, str | None, dict[str, str]]:
     """Decide where ``signal`` goes: ``("grpc" | "http/protobuf", url, headers)`` or ``("file", path, {})``."""
-    from lc_otel._export import configure as traces
-
     if request.export_file is None:
         for value, source in (
             (request.endpoint, "endpoint"),
-            (traces._env(traces.LC_OTEL_ENDPOINT), traces.LC_OTEL_ENDPOINT),
-            (traces._env(signal.variable("ENDPOINT")), signal.variable("ENDPOINT")),
-            (traces._env(traces.OTEL_EXPORTER_OTLP_ENDPOINT), traces.OTEL_EXPORTER_OTLP_ENDPOINT),
+            (env(LC_OTEL_ENDPOINT), LC_OTEL_ENDPOINT),
+            (env(signal.variable("ENDPOINT")), signal.variable("ENDPOINT")),
+            (env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
         ):
-            url = traces._valid_url(value, source) if value else None
+            url = endpoints.valid_url(value, source) if value else None
             if url is None:
                 continue
-            protocol = _protocol(signal, request.protocol, url)
+            protocol = endpoints.protocol(signal.name, request.protocol, url)
             path = f"/v1/{signal.name}"
             if protocol == "http/protobuf" and source != signal.variable("ENDPOINT"):
                 # A base URL: the traces path a user gave for both signals is replaced, not appended to.
                 base = url.rstrip("/").removesuffix("/v1/traces")
                 url = base if base.endswith(path) else base + path
-            return protocol, url, _headers(signal, request.headers)
+            return protocol, url, endpoints.headers(signal.name, request.headers)
     return "file", _file_next_to_spans(signal, request), {}
 
 
-def _protocol(signal: Signal, explicit: str | None, url: str) -> str:
-    from urllib.parse import urlsplit
-
-    from lc_otel._export import configure as traces
-
-    value, source = traces._first(
-        (explicit, "protocol"),
-        (traces._env(traces.LC_OTEL_PROTOCOL), traces.LC_OTEL_PROTOCOL),
-        (traces._env(signal.variable("PROTOCOL")), signal.variable("PROTOCOL")),
-        (traces._env(traces.OTEL_EXPORTER_OTLP_PROTOCOL), traces.OTEL_EXPORTER_OTLP_PROTOCOL),
-    )
-    inferred = "grpc" if urlsplit(url).port == 4317 else "http/protobuf"
-    if value is None:
-        return inferred
-    normalised = value.strip().lower()
-    if normalised in {"grpc", "http/protobuf"}:
-        return normalised
-    if normalised == "http":
-        return "http/protobuf"
-    logger.warning("lc_otel: %s=%r is not supported (grpc, http/protobuf); using %r", source, value, inferred)
-    return inferred
-
-
-def _headers(signal: Signal, explicit: Mapping[str, str] | str | None) -> dict[str, str]:
-    from opentelemetry.util.re import parse_env_headers
-
-    from lc_otel._export import configure as traces
-
-    if isinstance(explicit, Mapping):
-        return {str(k): str(v) for k, v in explicit.items()}
-    raw, _ = traces._first(
-        (explicit, "headers"),
-        (traces._env(signal.variable("HEADERS")), signal.variable("HEADERS")),
-        (traces._env(traces.OTEL_EXPORTER_OTLP_HEADERS), traces.OTEL_EXPORTER_OTLP_HEADERS),
-    )
-    return dict(parse_env_headers(raw, liberal=True)) if raw else {}
-
-
 def _timeout(request: Request) -> float:
-    from lc_otel._export import configure as traces
-
-    return (
-        request.timeout if request.timeout is not None else env_number(traces.LC_OTEL_EXPORT_TIMEOUT, 3.0, minimum=0.1)
-    )
+    return request.timeout if request.timeout is not None else env_number(LC_OTEL_EXPORT_TIMEOUT, 3.0, minimum=0.1)
 
 
 # --- metrics --------------------------------------------------------------------------------------------
@@ -200,7 +163,6 @@ def _metric_exporter(request: Request) -> tuple[Any, str] | None:
     if kind == "file":
         path = prepare(where or DEFAULT_METRICS_FILE)
         return (JsonLinesMetricExporter(path), path) if path is not None else None
-    from lc_otel._export import configure as traces
     from lc_otel._metrics.guard import QuietMetricExporter
 
     timeout = _timeout(request)
@@ -213,10 +175,8 @@ def _metric_exporter(request: Request) -> tuple[Any, str] | None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
         exporter = Http(endpoint=where, headers=headers, timeout=timeout)
-    # Never log a password given in the URL (configure's helper, when it has one).
-    hide = getattr(traces, "without_userinfo", None)
-    target = hide(str(where)) if callable(hide) else str(where)
-    retry_after = env_number(traces.LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0)
+    target = without_userinfo(str(where))  # never log a password given in the URL
+    retry_after = env_number(LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0)
     return QuietMetricExporter(exporter, target=target, retry_after=retry_after), target
 
 
@@ -261,9 +221,7 @@ def _readers(request: Request) -> list[Any]:
             if built is None:
                 continue
             exporter, where = built
-            from lc_otel._export.configure import without_userinfo  # never log an endpoint's password
-
-            logger.info("lc_otel: exporting metrics to %s", without_userinfo(where))
+            logger.info("lc_otel: exporting metrics to %s", without_userinfo(where))  # never log a password
         readers.append(
             PeriodicExportingMetricReader(exporter, export_interval_millis=interval, export_timeout_millis=timeout)
         )
@@ -356,10 +314,8 @@ def configure_metrics_and_events(
             _done = True
             if env_bool("OTEL_SDK_DISABLED", False):
                 return
-            from lc_otel._export import configure as traces
-
             request = Request(service_name, endpoint, protocol, headers, export_file, resource_attributes, timeout)
-            resource = traces._resource(service_name, resource_attributes)
+            resource = endpoints.resource(service_name, resource_attributes)
             _setup_metrics(request, resource)
             _setup_events(request, resource)
     except Exception as error:  # noqa: BLE001 - configuration must never break the application

@@ -25,8 +25,8 @@ from lc_otel._version import __version__
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-    from lc_otel._attributes.content import Redactor
-    from lc_otel._metrics.recorder import RunTelemetry
+    from lc_otel._attributes.redaction import Redactor
+    from lc_otel._metrics.run_telemetry import RunTelemetry
 
 INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
 

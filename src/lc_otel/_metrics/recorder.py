@@ -13,7 +13,6 @@ placeholder each run start asks once whether one was set since (``instrument()``
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -21,25 +20,25 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from opentelemetry import metrics
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, get_logger_provider
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
-from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.tags_metadata import Attributes
 from lc_otel._metrics.events import EventEmitter
 from lc_otel._metrics.instruments import TOKEN_TYPE, Instruments
 from lc_otel._metrics.options import TelemetryOptions
+from lc_otel._metrics.run_telemetry import INFERENCE_OPERATIONS, RunTelemetry
 from lc_otel._version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-    from lc_otel._attributes.content import Redactor
+    from lc_otel._attributes.redaction import Redactor
 
 SCOPE: Final = "lc_otel"
 
 MEASURED_OPERATIONS: Final = frozenset(
     {sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_EXECUTE_TOOL, sc.OP_RETRIEVAL, sc.OP_INVOKE_AGENT}
 )
-INFERENCE_OPERATIONS: Final = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION})
 
 METRIC_ATTRIBUTES: Final = (
     sc.GEN_AI_OPERATION_NAME,
@@ -54,28 +53,6 @@ METRIC_ATTRIBUTES: Final = (
 
 _INPUT: Final = {TOKEN_TYPE: "input"}
 _OUTPUT: Final = {TOKEN_TYPE: "output"}
-
-Attributes = dict[str, AttributeValue]
-
-
-@dataclasses.dataclass(eq=False, slots=True)
-class RunTelemetry:
-    """What a measured run keeps from its start until its end."""
-
-    operation: str
-    attributes: Attributes
-    """The metric attributes known at start."""
-    event_attributes: Attributes | None = None
-    """The span's GenAI start attributes, for the inference details event (``None``: no event)."""
-    system: list[dict[str, Any]] | None = None
-    """System instructions, for the event."""
-    inputs: list[dict[str, Any]] | None = None
-    """Input messages, for the event."""
-
-    @property
-    def model(self) -> bool:
-        """A model call: recorded when its response is read, not when it is popped."""
-        return self.operation in INFERENCE_OPERATIONS
 
 
 class Run(Protocol):

@@ -6,9 +6,9 @@ runs the end event in another context). Spans that *other* code creates inside a
 user's ``start_as_current_span`` in a tool) would then hang off the caller's span instead of the step's.
 
 This package fixes that at the few places where LangChain itself runs a step's body, with a context that
-lives exactly as long as the body (see :mod:`.wrappers` for each place). Its modules, lowest first:
+lives exactly as long as the body (see :mod:`.wrappers` for each place). It reads the open runs of
+:mod:`lc_otel._tracing` and never the other way round. Its modules, lowest first:
 
-* :mod:`.fast_context`: the current OpenTelemetry context, read and set without the API's layers.
 * :mod:`.lookup`: a run id to the context its span is current in, and a stand-in span for a run not yet started.
 * :mod:`.state`: whether propagation is on (read by every wrapper, set by :mod:`.install`).
 * :mod:`.attach`: making such a context current and undoing it, never raising.

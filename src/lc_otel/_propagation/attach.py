@@ -13,9 +13,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from lc_otel._internal_errors import report_internal_error
-from lc_otel._propagation import fast_context as _current
 from lc_otel._propagation import state
 from lc_otel._propagation.lookup import RunSpan, context_of_run
+from lc_otel._tracing import fast_context as _current
 
 
 def pending_context(run_id: uuid.UUID | None, where: str) -> otel_context.Context | None:

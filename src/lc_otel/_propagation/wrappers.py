@@ -30,7 +30,6 @@ from typing import Any
 
 from lc_otel._attributes.tags_metadata import is_mapping
 from lc_otel._internal_errors import report_internal_error
-from lc_otel._propagation import fast_context as _current
 from lc_otel._propagation import state
 from lc_otel._propagation.attach import (
     attach_context,
@@ -40,6 +39,7 @@ from lc_otel._propagation.attach import (
     stream_context,
 )
 from lc_otel._propagation.lookup import context_of_run
+from lc_otel._tracing import fast_context as _current
 
 
 def wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]:

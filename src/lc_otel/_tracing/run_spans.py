@@ -21,14 +21,14 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, TracerProvider
 
 from lc_otel._attributes import content as _content
-from lc_otel._attributes import genai as _genai
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes import usage as _usage
 from lc_otel._attributes.tags_metadata import Attributes, metadata_attributes, retry_attempt, tag_attributes
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.recorder import telemetry_for
-from lc_otel._propagation import fast_context as _current
 from lc_otel._settings import Settings
 from lc_otel._tracing import cancellation as _cancellation
+from lc_otel._tracing import fast_context as _current
 from lc_otel._tracing import run_outcome as _errors
 from lc_otel._tracing.handler_registry import OWNER_OF as _owner_of
 from lc_otel._tracing.run_table import Run, RunTable, run_context
@@ -323,7 +323,7 @@ class RunSpans(BaseCallbackHandler):
     def _add_subtree_usage(run: Run) -> None:
         if run.subtree_usage is not None:
             attributes: Attributes = {}
-            _genai.subtree_usage_attributes(run.subtree_usage, attributes)
+            _usage.subtree_usage_attributes(run.subtree_usage, attributes)
             run.span.set_attributes(attributes)
 
     def _capture(self, value: Any) -> str:

@@ -16,10 +16,11 @@ from uuid import UUID
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, set_span_in_context
 
+from lc_otel._attributes.usage import Usage
 from lc_otel._tracing.handler_registry import OWNER_OF, Owner, Tracks
 
 if TYPE_CHECKING:
-    from lc_otel._metrics.recorder import RunTelemetry
+    from lc_otel._metrics.run_telemetry import RunTelemetry
 
 _ENDED_PER_GENERATION: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it: the last 2,048 at
@@ -37,33 +38,6 @@ def run_key(run_id: UUID) -> RunKey:
     its own key.
     """
     return getattr(run_id, "int", run_id)
-
-
-@dataclasses.dataclass(eq=False, slots=True)
-class Usage:
-    """Token counts of one model call or of a subtree of runs."""
-
-    input_tokens: int = 0
-    """Prompt tokens, cached ones included."""
-    output_tokens: int = 0
-    """Completion tokens, reasoning ones included."""
-    total_tokens: int = 0
-    """As the provider reported it, else input plus output."""
-    cache_read_input_tokens: int = 0
-    """Input tokens served from the provider's prompt cache (a subset of ``input_tokens``)."""
-    cache_write_input_tokens: int = 0
-    """Input tokens written to the provider's prompt cache (a subset of ``input_tokens``)."""
-    reasoning_output_tokens: int = 0
-    """Output tokens spent on reasoning (a subset of ``output_tokens``)."""
-
-    def add(self, other: Usage) -> None:
-        """Add ``other``'s counts to these."""
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.total_tokens += other.total_tokens
-        self.cache_read_input_tokens += other.cache_read_input_tokens
-        self.cache_write_input_tokens += other.cache_write_input_tokens
-        self.reasoning_output_tokens += other.reasoning_output_tokens
 
 
 @dataclasses.dataclass(eq=False, slots=True)

@@ -32,6 +32,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     [
         ("ftp://user:hunter2@collector:4317", "not an http(s) URL: 'ftp://collector:4317'"),
         ("http://user:hunter2@collector:99999", "not a valid URL: 'http://collector:99999'"),
+        ("http://[::1", "not a valid URL: 'http://[::1'"),
         ("http://user:hunter2@", "no host in URL: 'http://'"),
         ("user:hunter2@collector:43x7", "not a valid URL: 'collector:43x7'"),
         ("http://coll ector:4317", "not a URL (it holds spaces or control characters): 'http://coll ector:4317'"),
@@ -69,3 +70,18 @@ def test_credentials_of_an_unreachable_endpoint_are_not_printed(
     assert "└─ office-assistant  " in out  # the trace is still shown
     assert err == f"lc-otel: could not export the spans to http://127.0.0.1:{port}/v1/traces (OTLP http/protobuf)\n"
     assert "hunter2" not in out + err
+
+
+def test_demo_resolves_the_endpoint_like_configure(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lc-otel demo`` honours LC_OTEL_ENDPOINT and picks the protocol by configure()'s rule (4317 is gRPC)."""
+    from lc_otel._cli.demo import resolve_protocol
+    from lc_otel._export.configure import resolve_target
+
+    assert resolve_protocol("http://localhost:4317", None) == "grpc"
+    assert resolve_protocol("http://localhost:4318", None) == "http/protobuf"
+    assert resolve_protocol("http://collector:55681", None) == "http/protobuf"
+    monkeypatch.setenv("LC_OTEL_ENDPOINT", "http://localhost:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20t")
+    target = resolve_target(None, None)
+    assert (target.protocol, target.endpoint) == ("grpc", "http://localhost:4317")
+    assert target.headers == {"authorization": "Bearer t"}

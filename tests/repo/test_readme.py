@@ -60,3 +60,16 @@ def test_quickstart_runs_and_traces(tmp_path: Path):
     assert chat["gen_ai.usage.input_tokens"] == {"intValue": "12"}
     assert chat["gen_ai.usage.output_tokens"] == {"intValue": "3"}
     assert "sk-readme-test-key" not in spans_file.read_text(encoding="utf-8")
+
+
+def test_the_configuration_table_lists_every_variable_the_code_reads() -> None:
+    """Each ``LC_OTEL_*`` / ``OTEL_*`` name the package's source spells out is in the README's Configuration table."""
+    source = README.parent / "src" / "lc_otel"
+    read: set[str] = set()
+    for path in source.rglob("*.py"):
+        read.update(re.findall(r"\"((?:LC_OTEL|OTEL)_[A-Z_]+)\"", path.read_text(encoding="utf-8")))
+    read -= {"OTEL_ENABLED", "OTEL_ONLY"}  # suffixes of LangSmith's LANGSMITH_/LANGCHAIN_ switches
+    assert "LC_OTEL_ENDPOINT" in read  # the walk found the package
+    configuration = README.read_text(encoding="utf-8").split("## Configuration")[1]
+    documented = set(re.findall(r"`((?:LC_OTEL|OTEL)_[A-Z_]+)`", configuration))
+    assert sorted(read - documented) == []

@@ -51,7 +51,7 @@ def _double_ends(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
 def assert_cancelled(span: ReadableSpan) -> None:
     assert span.attributes is not None
     assert span.attributes["langchain.run.cancelled"] is True
-    assert span.status.status_code is StatusCode.UNSET  # SPEC §3: the caller that gave up records the error
+    assert span.status.status_code is StatusCode.UNSET  # the caller that gave up records the error
 
 
 # --- a failure inside an end or error path --------------------------------------------------------------------

@@ -398,3 +398,43 @@ def test_a_key_in_an_agent_name_is_redacted(
     assert "invoke_agent helper [REDACTED]" in {span.name for span in spans}
     chat = attributes(find_span(spans, "chat fake-model-1"))
     assert chat["gen_ai.agent.name"] == "helper [REDACTED]"
+
+
+# --- metadata, which is sent whatever the content setting ---------------------------------------------------
+
+_OPENAI_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 2
+
+
+def test_secrets_in_metadata_never_leave_even_with_content_capture_off(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """Credential keys, a key in free text, nested headers, and a key the 255-character cut would split."""
+    metadata = {
+        "user_id": "u-42",
+        "api_key": "plain-looking-value",
+        "Authorization": "Basic dXNlcjpwYXNz",
+        "note": f"called with {_OPENAI_KEY}",
+        "client": {"base_url": "https://example.test", "headers": {"x-api-key": "k-123"}},
+        "padding": "x" * 250 + " " + _OPENAI_KEY,  # the key straddles the 255-character cut
+    }
+    RunnableLambda(lambda x: x, name="step").invoke(1, cfg(handler, metadata=metadata))
+
+    spans = exporter.get_finished_spans()
+    assert_never_exported(spans, "sk-proj", "k-123", "dXNlcjpwYXNz")
+    found = attributes(find_span(spans, "step"))
+    assert found["langchain.metadata.user_id"] == "u-42"
+    assert found["langchain.metadata.api_key"] == REDACTED
+    assert found["langchain.metadata.Authorization"] == REDACTED
+    assert found["langchain.metadata.note"] == "called with [REDACTED]"
+    assert (
+        found["langchain.metadata.client"] == '{"base_url":"https://example.test","headers":{"x-api-key":"[REDACTED]"}}'
+    )
+    assert found["langchain.metadata.padding"] == "x" * 250 + " [RED"
+
+
+def test_basic_authorization_in_free_text_is_redacted() -> None:
+    """An ``Authorization: Basic ...`` header pasted into captured text never leaves the process."""
+    from lc_otel._attributes.redaction import Redactor
+
+    text = Redactor().text("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://example.test")
+    assert text == "curl -H 'Authorization: [REDACTED]' https://example.test"

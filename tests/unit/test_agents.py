@@ -231,3 +231,30 @@ def test_retries_are_events_on_the_model_span(
     (event,) = span.events
     assert event.name == "langchain.retry"
     assert dict(event.attributes or {}) == {"langchain.retry.attempt": 1, "error.type": "ConnectionError"}
+
+
+def test_with_retry_records_its_retries_as_events_with_the_attempt_number(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """``with_retry`` never calls ``on_retry``: its attempts still become ``langchain.retry`` events.
+
+    LangChain marks attempts 2, 3, ... with the structural tag ``retry:attempt:N`` (dropped from the tags);
+    the retrying run's span gets one ``langchain.retry`` event per failed attempt, like ``on_retry`` gives.
+    """
+    attempts = iter([ValueError("flaky"), ValueError("flaky"), None])
+
+    def flaky(x: int) -> int:
+        error = next(attempts)
+        if error is not None:
+            raise error
+        return x
+
+    retrying = RunnableLambda(flaky).with_retry(stop_after_attempt=3, wait_exponential_jitter=False)
+    assert retrying.invoke(1, {"callbacks": [handler]}) == 1
+
+    root = next(s for s in exporter.get_finished_spans() if s.parent is None)
+    retries = [e for e in root.events if e.name == "langchain.retry"]
+    assert [dict(e.attributes or {}) for e in retries] == [
+        {"langchain.retry.attempt": 1},
+        {"langchain.retry.attempt": 2},
+    ]

@@ -177,6 +177,9 @@ def test_an_empty_file_has_no_matches(tmp_path: Path, capsys: pytest.CaptureFixt
         (["traces", "--since", "soon"], "argument --since: not a duration: 'soon'"),
         (["traces", "--file", "a", "--jaeger", "http://x"], "argument --jaeger: not allowed with argument --file"),
         (["demo", "--protocol", "udp"], "argument --protocol: invalid choice: 'udp'"),
+        (["traces", "--jaeger", "not-a-url"], "argument --jaeger: not an http(s) URL: 'not-a-url'"),
+        (["traces", "--jaeger", "http://[::1"], "argument --jaeger: not a valid URL: 'http://[::1'"),
+        (["traces", "--jaeger", "file:///etc"], "argument --jaeger: not an http(s) URL: 'file:///etc'"),
         ([], "the following arguments are required: COMMAND"),
     ],
 )
@@ -237,3 +240,11 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
 def test_ascii_when_the_terminal_cannot_encode_box_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     text = _render(monkeypatch, tty=False, no_color=None, encoding="ascii")
     assert text == "trace 01  2 spans  ?  1 error\n`- root  ?  ERROR x\n   `- chat  ?  tokens 3->?\n"
+
+
+def test_a_since_longer_than_the_epoch_still_queries(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--since`` past 1970 means everything: the query goes out (here to a port nothing listens on), no overflow."""
+    code, out, err = run(capsys, "traces", "--jaeger", "http://127.0.0.1:1", "--since", "9" * 30 + "d")
+    assert (code, out) == (1, "")
+    assert err.startswith("lc-otel: cannot reach Jaeger at http://127.0.0.1:1: ")
+    assert err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -470,3 +471,42 @@ def test_the_file_is_what_opentelemetrys_own_file_exporter_writes(tmp_path: Path
     reference_exporter.export(spans)
     reference_exporter.shutdown()
     assert json.loads(ours.read_text()) == json.loads(reference.read_text())
+
+
+# Numbers whose infinite value int() cannot take: part of the table, named here in case it changes.
+_NUMERIC_VARIABLES = (
+    "LC_OTEL_MAX_CONTENT_LENGTH",
+    "LC_OTEL_MAX_OPEN_RUNS",
+    "LC_OTEL_MAX_RUN_AGE",
+    "LC_OTEL_EXPORT_TIMEOUT",
+    "LC_OTEL_RETRY_AFTER",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999", "garbage", "-1", "nan", "http://[::1", "(unclosed"])
+def test_no_configuration_value_breaks_import_configure_instrument_or_a_chain(tmp_path: Path, value: str) -> None:
+    """Every variable of the README's table set to a bad value: import, configure(), instrument() and a chain run."""
+    table = set(
+        re.findall(r"^\| `((?:LC_OTEL|OTEL)_[A-Z_]+)`", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    assert "LC_OTEL_MAX_OPEN_RUNS" in table  # the table was found
+    environ = {key: val for key, val in os.environ.items() if not key.startswith(("LC_OTEL_", "OTEL_"))}
+    environ.update(dict.fromkeys([*sorted(table), *_NUMERIC_VARIABLES], value))
+    environ["LC_OTEL_EXPORT_FILE"] = str(tmp_path / "spans.jsonl")
+    environ["LC_OTEL_SHUTDOWN_TIMEOUT"] = value if value in {"inf", "1e999"} else "1"
+    code = (
+        "import lc_otel\n"
+        "from langchain_core.runnables import RunnableLambda\n"
+        "lc_otel.configure()\n"
+        "lc_otel.instrument()\n"
+        "handler = lc_otel.OpenTelemetryCallbackHandler()\n"
+        "print(RunnableLambda(lambda x: x + 1).invoke(1, {'callbacks': [handler]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"
+    assert "Traceback" not in done.stderr

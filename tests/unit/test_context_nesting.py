@@ -1,4 +1,4 @@
-"""Spans other code creates while a LangChain step runs are children of that step's span (SPEC §3 Structure).
+"""Spans other code creates while a LangChain step runs are children of that step's span.
 
 Each test runs under an application span and checks three things users rely on: the user's (or httpx's) span
 hangs under the right LangChain span, the application span is current again afterwards, and OpenTelemetry

@@ -71,7 +71,7 @@ def test_handler_signature():
 
 
 def test_configure_signature():
-    """configure() takes the SPEC's options by keyword."""
+    """configure() takes the documented options (service name, endpoint, protocol, headers) by keyword."""
     parameters = inspect.signature(lc_otel.configure).parameters
     assert {"service_name", "endpoint", "protocol", "headers"} <= set(parameters)
 

@@ -290,3 +290,36 @@ def test_random_event_sequences(events: list[tuple[str, int, int]], cap: int):
     assert all(s.end_time is not None for s in spans)
     # a start of an id already open is dropped, so spans <= starts, and every started id produced a span
     assert {s.attributes["langchain.run.id"] for s in spans} == {str(i) for i in started}
+
+
+def test_non_mapping_metadata_on_model_tool_and_retriever_runs_still_gives_their_spans(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """Metadata that is not a mapping is dropped, not the run."""
+    odd: Any = ["not", "a", "mapping"]
+    chat, tool_run, retriever = uuid4(), uuid4(), uuid4()
+    handler.on_chat_model_start({}, [[]], run_id=chat, metadata=odd, invocation_params={"model": "m-1"})
+    handler.on_llm_end(None, run_id=chat)
+    handler.on_tool_start({"name": "lookup"}, "q", run_id=tool_run, metadata=odd)
+    handler.on_tool_end("a", run_id=tool_run)
+    handler.on_retriever_start({"name": "docs"}, "q", run_id=retriever, metadata="text")
+    handler.on_retriever_end([], run_id=retriever)
+    spans = exporter.get_finished_spans()
+    assert sorted(s.name for s in spans) == ["chat m-1", "execute_tool lookup", "retrieval docs"]
+    assert all(not key.startswith("langchain.metadata.") for s in spans for key in s.attributes or {})
+
+
+def test_odd_metadata_and_unhashable_tags_on_a_chain_keep_its_span(
+    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
+) -> None:
+    """A chain whose metadata is a list or whose tags hold a list still gets its span (and its usable tags)."""
+    odd_metadata: Any = ["not", "a", "mapping"]
+    odd_tags: Any = ["prod", ["nested"]]
+    first, second = uuid4(), uuid4()
+    handler.on_chain_start({"name": "a"}, {}, run_id=first, metadata=odd_metadata)
+    handler.on_chain_end({}, run_id=first)
+    handler.on_chain_start({"name": "b"}, {}, run_id=second, tags=odd_tags)
+    handler.on_chain_end({}, run_id=second)
+    spans = exporter.get_finished_spans()
+    assert sorted(s.name for s in spans) == ["a", "b"]
+    assert (find_span(spans, "b").attributes or {})["langchain.tag.prod"] is True

@@ -1,9 +1,10 @@
-"""Fixtures shared by every test: an in-memory exporter behind a local provider, and a handler on it."""
+"""Fixtures shared by every test: an in-memory exporter behind a local provider, a handler on it, a clean CLI env."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -34,6 +35,25 @@ def _provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
 def _handler(provider: TracerProvider) -> OpenTelemetryCallbackHandler:
     """A handler with default settings (content capture off), whatever the environment says."""
     return OpenTelemetryCallbackHandler(provider, settings=Settings())
+
+
+@pytest.fixture(name="clean_env")
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No endpoint, protocol, service name or Jaeger UI from the environment; spans go to the returned file."""
+    for name in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_SERVICE_NAME",
+        "LC_OTEL_ENDPOINT",
+        "LC_OTEL_PROTOCOL",
+        "LC_OTEL_JAEGER_UI",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "spans.jsonl"
+    monkeypatch.setenv("LC_OTEL_EXPORT_FILE", str(path))
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
 """``OpenTelemetryCallbackHandler``: LangChain callback events in, OpenTelemetry spans out.
 
 Each ``on_*`` method is thin: it looks the run up, asks a pure function for attributes and starts or ends a
-span. The callbacks live in one mixin per kind of run (``_chain_callbacks``, ``_model_callbacks``,
-``_tool_callbacks``) over the shared span lifecycle (``_run_spans``); this class puts them together with the
-public constructor. Parents come from ``parent_run_id`` and are passed explicitly to ``start_span``; the handler
+span. The callbacks live in one mixin per kind of run (``lc_otel._tracing.chain``, ``.model``, ``.tool``) over
+the shared span lifecycle (``lc_otel._tracing.run_spans``); this class puts them together with the public
+constructor. Parents come from ``parent_run_id`` and are passed explicitly to ``start_span``; the handler
 never attaches a context inside a callback (see ``docs/design.md``), so the caller's current span is never
 changed.
 """
@@ -20,8 +20,7 @@ from opentelemetry.trace import TracerProvider
 
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings, compile_patterns
-from lc_otel._tracing import cancellation
-from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing import cancellation, handler_registry
 from lc_otel._tracing.chain import ChainCallbacks
 from lc_otel._tracing.model import ModelCallbacks
 from lc_otel._tracing.tool import ToolCallbacks
@@ -77,11 +76,11 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
             **{key: value for key, value in overrides.items() if value is not None}
         )
         super().__init__(tracer_provider, resolved, meter_provider, logger_provider)
-        _owners.register(self)
+        handler_registry.register(self)
         # Runs LangChain never ends when a task is cancelled at the wrong moment end at once (see cancellation);
         # first, so the propagation wrappers go around these and uninstall restores exactly what it found.
         cancellation.install()
-        # Spans other libraries create inside a step nest under it, also without instrument() (see _propagation).
+        # Spans other libraries create inside a step nest under it, also without instrument() (lc_otel._propagation).
         propagation.install_by_default()
 
     # One handler instance must stay one span table, even when LangChain deep-copies a config.

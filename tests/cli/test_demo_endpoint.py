@@ -10,23 +10,6 @@ import pytest
 from lc_otel.cli import main
 
 
-@pytest.fixture(name="clean_env")
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "LC_OTEL_ENDPOINT",
-        "LC_OTEL_PROTOCOL",
-        "LC_OTEL_JAEGER_UI",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "spans.jsonl"
-    monkeypatch.setenv("LC_OTEL_EXPORT_FILE", str(path))
-    return path
-
-
 @pytest.mark.parametrize(
     ("endpoint", "message"),
     [

@@ -59,6 +59,21 @@ def run_child_process(tmp_path: Path, **variables: str) -> subprocess.CompletedP
     return done
 
 
+def run_script(tmp_path: Path, script: str) -> str:
+    """Run ``python -c script`` in a clean environment; return what it printed, stripped."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def value_of(attribute: KeyValue) -> Any:
     kind = attribute.value.WhichOneof("value")
     return getattr(attribute.value, kind) if kind else None
@@ -310,17 +325,7 @@ def test_an_applications_meter_provider_is_left_alone(tmp_path: Path) -> None:
         " for sm in rm.scope_metrics for m in sm.metrics]\n"
         "print(sorted(names))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['gen_ai.client.operation.duration', 'gen_ai.client.token.usage']"
+    assert run_script(tmp_path, script) == "['gen_ai.client.operation.duration', 'gen_ai.client.token.usage']"
     assert not (tmp_path / "lc-otel-metrics.jsonl").exists()
 
 
@@ -359,16 +364,6 @@ def test_a_handler_made_before_the_meter_provider_records_once_one_is_set(tmp_pa
         " for sm in rm.scope_metrics for m in sm.metrics for p in m.data.data_points]\n"
         "print(sorted(points))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    assert run_script(tmp_path, script) == (
         "[('gen_ai.client.operation.duration', 1), ('gen_ai.client.token.usage', 1), ('gen_ai.client.token.usage', 1)]"
     )

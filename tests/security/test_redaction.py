@@ -13,10 +13,6 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import StructuredTool
@@ -73,25 +69,6 @@ ERROR_MESSAGES = {
 }
 
 
-class _FailingModel(BaseChatModel):
-    """A chat model whose provider call fails with ``message``."""
-
-    message: str
-
-    @property
-    def _llm_type(self) -> str:
-        return "failing"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise PermissionError(self.message)
-
-
 def _fail_in_chain(handler: OpenTelemetryCallbackHandler, message: str) -> str:
     def step(_: Any) -> Any:
         raise RuntimeError(message)
@@ -112,8 +89,8 @@ def _fail_in_tool(handler: OpenTelemetryCallbackHandler, message: str) -> str:
 
 def _fail_in_model(handler: OpenTelemetryCallbackHandler, message: str) -> str:
     with pytest.raises(PermissionError):
-        _FailingModel(message=message).invoke("q", cfg(handler))
-    return "chat"
+        FakeChatModel(responses=[PermissionError(message)]).invoke("q", cfg(handler))
+    return "chat fake-model-1"
 
 
 FAILURES: dict[str, Callable[[OpenTelemetryCallbackHandler, str], str]] = {

@@ -28,22 +28,6 @@ EXPECTED_TREE = [
 ]
 
 
-@pytest.fixture(name="clean_env")
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_SERVICE_NAME",
-        "LC_OTEL_JAEGER_UI",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "spans.jsonl"
-    monkeypatch.setenv("LC_OTEL_EXPORT_FILE", str(path))
-    return path
-
-
 def traces_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
     capsys.readouterr()
     assert main(["traces", *args, "--json"]) == 0

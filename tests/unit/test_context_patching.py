@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
-from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing import handler_registry
 from lc_otel.testing import FakeChatModel, find_span, reply
 from tests.support.spans import parent_id, span_id
 
@@ -119,11 +119,10 @@ class _BrokenLookup(OpenTelemetryCallbackHandler):
 def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forget, after the test, the handlers it registered process-wide.
 
-    Every handler stays in ``_owners._live`` for as long as it lives, and stream lookups ask all of them. A
-    broken one that outlives its test (a traceback cycle keeps it until the cyclic GC runs) would log internal
-    errors in whichever later test streams next; that made the SSE tests fail depending on GC timing.
+    Every handler stays in ``handler_registry``'s list for as long as it lives; a broken one that outlives its
+    test (a traceback cycle keeps it until the cyclic GC runs) must not be found by a later test.
     """
-    monkeypatch.setattr(_owners, "_live", _owners._live)
+    monkeypatch.setattr(handler_registry, "_live", handler_registry._live)
 
 
 @pytest.mark.internal_errors
@@ -251,19 +250,19 @@ def test_the_fast_current_context_is_the_apis() -> None:
     """lc_otel sets OpenTelemetry's context variable directly; the API must see exactly the same thing."""
     from opentelemetry import context as otel_context
 
-    from lc_otel._tracing import fast_context as _current
+    from lc_otel._tracing import fast_context
 
     # With the default runtime context the fast path is in use; if an SDK release moves the variable, this
     # fails and says so, while lc_otel itself falls back to the public API.
-    assert _current._variable is not None
+    assert fast_context._variable is not None
     span = trace.NonRecordingSpan(trace.SpanContext(1, 2, is_remote=False))
-    token = _current.attach(trace.set_span_in_context(span))
+    token = fast_context.attach(trace.set_span_in_context(span))
     try:
         assert trace.get_current_span() is span
-        assert _current.get_current() is otel_context.get_current()
+        assert fast_context.get_current() is otel_context.get_current()
     finally:
-        _current.detach(token)
+        fast_context.detach(token)
     assert trace.get_current_span() is not span
     token = otel_context.attach(trace.set_span_in_context(span))
-    assert trace.get_current_span(_current.get_current()) is span
+    assert trace.get_current_span(fast_context.get_current()) is span
     otel_context.detach(token)

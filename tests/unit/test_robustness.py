@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
-from lc_otel._attributes import tags_metadata as _attributes
+from lc_otel._attributes import tags_metadata
 from lc_otel._settings import Settings
 from lc_otel.testing import find_span
 from tests.support.spans import parent_id, span_id
@@ -37,7 +37,7 @@ def test_an_internal_error_never_reaches_the_chain(
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("lc_otel bug")
 
-    monkeypatch.setattr(_attributes, "user_tags", broken)
+    monkeypatch.setattr(tags_metadata, "user_tags", broken)
     monkeypatch.setattr("lc_otel._tracing.run_spans.tag_attributes", broken)
     chain = RunnableLambda(lambda x: x + 1) | RunnableLambda(lambda x: x * 2)
     for _ in range(3):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._attributes import semconv as sc
+from lc_otel._attributes.messages import FINISH_REASON_KEYS
 from lc_otel._attributes.redaction import BUILTIN_REDACTOR, MAX_NAME_LENGTH, Redactor
 from lc_otel._attributes.tags_metadata import Attributes, is_mapping, is_sequence
 from lc_otel._attributes.usage import (
@@ -235,7 +236,6 @@ def request_attributes(
 
 # --- response -------------------------------------------------------------------------------------------
 
-_FINISH_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
 _RESPONSE_MODEL_KEYS: Final = ("model_name", "model", "model_id")
 # Message ids LangChain makes up (``run-<uuid>``, ``lc_run--<uuid>``) are not the provider's response id.
 _LANGCHAIN_ID_PREFIXES: Final = ("run-", "lc_")
@@ -265,7 +265,7 @@ def _read_generations(response: Any) -> tuple[str | None, str | None, list[str],
                     if isinstance(value, str) and value:
                         found_id = value
                 if reason is None:
-                    reason = _text_at(source, _FINISH_KEYS)
+                    reason = _text_at(source, FINISH_REASON_KEYS)  # messages.finish_reason, inline in this walk
             if reason:  # one per generation: response_metadata's, else generation_info's
                 reasons.append(reason)
             if found_id is None:

@@ -82,16 +82,25 @@ def _part(
     return part
 
 
-def _anthropic_source(kind: str, source: Mapping[str, Any], redactor: Redactor) -> dict[str, Any] | None:
-    source_type = source.get("type")
-    mime_type = _text(source.get("media_type"))
-    if source_type == "base64":
-        return _part(kind, mime_type, redactor, base64=_text(source.get("data")))
-    if source_type == "url":
-        return _part(kind, mime_type, redactor, url=_text(source.get("url")))
-    if source_type == "file":
-        return _part(kind, mime_type, redactor, file_id=_text(source.get("file_id")))
-    return None
+# A source type, in each dialect that names one: which ``_part`` argument it fills, from which key.
+_ANTHROPIC_SOURCES: Final = {"base64": ("base64", "data"), "url": ("url", "url"), "file": ("file_id", "file_id")}
+_LANGCHAIN_SOURCES: Final = {"base64": ("base64", "data"), "id": ("file_id", "id"), "url": ("url", "url")}
+
+
+def _typed_source(
+    kind: str,
+    mime_type: str | None,
+    redactor: Redactor,
+    source: Mapping[str, Any],
+    source_type: Any,
+    table: Mapping[str, tuple[str, str]],
+) -> dict[str, Any] | None:
+    """The part of a block whose ``source_type`` (looked up in ``table``) says where its data is."""
+    found = table.get(source_type) if isinstance(source_type, str) else None
+    if found is None:
+        return None
+    argument, key = found
+    return _part(kind, mime_type, redactor, **{argument: _text(source.get(key))})
 
 
 def media_part(block: Mapping[str, Any], redactor: Redactor) -> dict[str, Any] | None:
@@ -102,7 +111,8 @@ def media_part(block: Mapping[str, Any], redactor: Redactor) -> dict[str, Any] |
     mime_type = _text(block.get("mime_type"))
     source = block.get("source")
     if isinstance(source, Mapping):  # Anthropic
-        return _anthropic_source(kind, source, redactor)
+        media_type = _text(source.get("media_type"))
+        return _typed_source(kind, media_type, redactor, source, source.get("type"), _ANTHROPIC_SOURCES)
     if kind == "image_url":  # OpenAI Chat Completions: {"image_url": {"url": ...}} or {"image_url": "..."}
         image = block.get("image_url")
         url = image.get("url") if isinstance(image, Mapping) else image
@@ -117,12 +127,8 @@ def media_part(block: Mapping[str, Any], redactor: Redactor) -> dict[str, Any] |
     if kind == "file" and isinstance(nested, Mapping):  # OpenAI Chat Completions: {"file": {"file_data"|"file_id"}}
         block = nested
     source_type = block.get("source_type")  # LangChain's older data blocks
-    if source_type == "base64":
-        return _part(kind, mime_type, redactor, base64=_text(block.get("data")))
-    if source_type == "id":
-        return _part(kind, mime_type, redactor, file_id=_text(block.get("id")))
-    if source_type == "url":
-        return _part(kind, mime_type, redactor, url=_text(block.get("url")))
+    if isinstance(source_type, str) and source_type in _LANGCHAIN_SOURCES:
+        return _typed_source(kind, mime_type, redactor, block, source_type, _LANGCHAIN_SOURCES)
     return _part(
         kind,
         mime_type,

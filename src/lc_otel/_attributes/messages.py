@@ -40,7 +40,8 @@ _TEXT_BLOCKS: Final = frozenset({"text", "input_text", "output_text", "text-plai
 _REASONING_BLOCKS: Final = frozenset({"reasoning", "thinking"})
 # Blocks that repeat what ``message.tool_calls`` already says (Anthropic's tool_use, the v1 standard tool_call).
 _TOOL_CALL_BLOCKS: Final = frozenset({"tool_use", "tool_call", "function_call", "tool_call_chunk"})
-_FINISH_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
+FINISH_REASON_KEYS: Final = ("finish_reason", "stop_reason", "stopReason", "done_reason")
+"""Where providers put a generation's finish reason in ``response_metadata`` / ``generation_info``, in order."""
 
 
 def _text_part(text: Any, redactor: Redactor) -> Part:
@@ -192,7 +193,7 @@ def finish_reason(generation: Any, message: Any) -> str | None:
     """The finish reason the provider reported for one generation, or ``None``: never a guess."""
     for source in (getattr(message, "response_metadata", None), getattr(generation, "generation_info", None)):
         if isinstance(source, Mapping):
-            for key in _FINISH_KEYS:
+            for key in FINISH_REASON_KEYS:
                 reason = source.get(key)
                 if isinstance(reason, str) and reason:
                     return reason

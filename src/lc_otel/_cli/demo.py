@@ -7,12 +7,10 @@ answer. The spans go to an OTLP-JSON-lines file by default, or to an OTLP endpoi
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -33,6 +31,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lc_otel._cli.http import display_url
+from lc_otel._cli.terminal import quiet_logs
 from lc_otel._cli.traces.sdk import spans_from_sdk
 from lc_otel._cli.traces.tree import write_traces
 from lc_otel._export import configure as _configure
@@ -166,21 +165,6 @@ def resolve_protocol(endpoint: str, protocol: str | None) -> str:
     return _configure.resolve_target(endpoint, protocol).protocol or "http/protobuf"
 
 
-@contextlib.contextmanager
-def _quiet_exporter_logs() -> Iterator[None]:
-    # A failed export is reported by the demo in one line; the SDK's retry warnings and tracebacks would bury it.
-    names = ("opentelemetry.exporter", "opentelemetry.sdk.trace.export", "opentelemetry.sdk._shared_internal")
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for log, level in zip(loggers, levels, strict=True):
-            log.setLevel(level)
-
-
 def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     """Run the demo app traced, draw its trace, and say where the spans went.
 
@@ -229,7 +213,8 @@ def run(endpoint: str | None, protocol: str | None, tags: Sequence[str]) -> int:
     run_tags = list(dict.fromkeys([DEMO_TAG, *tags]))
     handler = OpenTelemetryCallbackHandler(tracer_provider=provider)
     answer = build_app().invoke(_QUESTION, {"callbacks": [handler], "tags": run_tags})
-    with _quiet_exporter_logs():
+    # The SDK's own export and retry loggers: a failed export is the demo's one line.
+    with quiet_logs("opentelemetry.exporter", "opentelemetry.sdk.trace.export", "opentelemetry.sdk._shared_internal"):
         provider.force_flush()
         provider.shutdown()
 

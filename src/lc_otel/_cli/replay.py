@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import contextlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -31,7 +29,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from lc_otel._cli.terminal import printable, shorten
+from lc_otel._cli.terminal import printable, quiet_logs, shorten
 from lc_otel._export.configure import ExportTarget, otlp_exporter, resolve_target
 from lc_otel._export.endpoints import without_userinfo
 
@@ -256,20 +254,6 @@ def _send(exporter: SpanExporter, batch: Sequence[ReadableSpan], where: str) -> 
         raise ReplayError(f"the OTLP backend at {where} did not accept the spans (is it running, on that protocol?)")
 
 
-@contextlib.contextmanager
-def _quiet_exporter_logs() -> Iterator[None]:
-    # A failed export is one line of ours; the exporters' retry warnings and tracebacks would bury it.
-    loggers = [logging.getLogger(name) for name in ("opentelemetry.exporter", "opentelemetry.sdk")]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for log, level in zip(loggers, levels, strict=True):
-            log.setLevel(level)
-
-
 def replay(
     path: str,
     target: ExportTarget,
@@ -292,7 +276,7 @@ def replay(
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
     _check_reachable(target, timeout)
     progress = Progress(stderr, size, enabled=size >= progress_from_bytes)
-    with _quiet_exporter_logs():
+    with quiet_logs("opentelemetry.exporter", "opentelemetry.sdk"):
         exporter = exporter_factory(target, timeout)
         try:
             sent, skipped = _replay_lines(path, exporter, where, progress, stderr)

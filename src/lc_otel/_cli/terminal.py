@@ -8,7 +8,10 @@ the stream cannot encode ends the program. Everything the command line prints fr
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+from collections.abc import Iterator
 from typing import Final, TextIO
 
 MESSAGE_LIMIT: Final = 200
@@ -59,3 +62,21 @@ def write_text(stream: TextIO, text: str) -> None:
     except LookupError:  # a stream that names an encoding Python does not know: ASCII is safe everywhere
         text = text.encode("ascii", "backslashreplace").decode("ascii")
     stream.write(text)
+
+
+@contextlib.contextmanager
+def quiet_logs(*names: str) -> Iterator[None]:
+    """Silence the loggers ``names`` (below CRITICAL) while the block runs.
+
+    A failed export is reported in one line of the command's own; the exporters' retry warnings and tracebacks
+    would bury it.
+    """
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)

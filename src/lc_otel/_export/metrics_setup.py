@@ -32,15 +32,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._export import endpoints
-from lc_otel._export.endpoints import (
-    LC_OTEL_ENDPOINT,
-    LC_OTEL_EXPORT_FILE,
-    LC_OTEL_EXPORT_TIMEOUT,
-    LC_OTEL_RETRY_AFTER,
-    OTEL_EXPORTER_OTLP_ENDPOINT,
-    env,
-    without_userinfo,
-)
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.options import TelemetryOptions
 from lc_otel._metrics.recorder import placeholder
@@ -122,7 +113,11 @@ def _file_next_to_spans(signal: Signal, request: Request) -> str:
     explicit = os.environ.get(signal.file_variable, "").strip()
     if explicit:
         return explicit
-    spans = os.fspath(request.export_file) if request.export_file is not None else env(LC_OTEL_EXPORT_FILE)
+    spans = (
+        os.fspath(request.export_file)
+        if request.export_file is not None
+        else endpoints.env(endpoints.LC_OTEL_EXPORT_FILE)
+    )
     directory = Path(spans).parent if spans else Path()
     return os.fspath(directory / signal.default_file)
 
@@ -132,9 +127,9 @@ def resolve(signal: Signal, request: Request) -> tuple[str, str | None, dict[str
     if request.export_file is None:
         for value, source in (
             (request.endpoint, "endpoint"),
-            (env(LC_OTEL_ENDPOINT), LC_OTEL_ENDPOINT),
-            (env(signal.variable("ENDPOINT")), signal.variable("ENDPOINT")),
-            (env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
+            (endpoints.env(endpoints.LC_OTEL_ENDPOINT), endpoints.LC_OTEL_ENDPOINT),
+            (endpoints.env(signal.variable("ENDPOINT")), signal.variable("ENDPOINT")),
+            (endpoints.env(endpoints.OTEL_EXPORTER_OTLP_ENDPOINT), endpoints.OTEL_EXPORTER_OTLP_ENDPOINT),
         ):
             url = endpoints.valid_url(value, source) if value else None
             if url is None:
@@ -150,7 +145,11 @@ def resolve(signal: Signal, request: Request) -> tuple[str, str | None, dict[str
 
 
 def _timeout(request: Request) -> float:
-    return request.timeout if request.timeout is not None else env_number(LC_OTEL_EXPORT_TIMEOUT, 3.0, minimum=0.1)
+    return (
+        request.timeout
+        if request.timeout is not None
+        else env_number(endpoints.LC_OTEL_EXPORT_TIMEOUT, 3.0, minimum=0.1)
+    )
 
 
 # --- metrics --------------------------------------------------------------------------------------------
@@ -175,8 +174,8 @@ def _metric_exporter(request: Request) -> tuple[Any, str] | None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
         exporter = Http(endpoint=where, headers=headers, timeout=timeout)
-    target = without_userinfo(str(where))  # never log a password given in the URL
-    retry_after = env_number(LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0)
+    target = endpoints.without_userinfo(str(where))  # never log a password given in the URL
+    retry_after = env_number(endpoints.LC_OTEL_RETRY_AFTER, 5.0, minimum=0.0)
     return QuietMetricExporter(exporter, target=target, retry_after=retry_after), target
 
 
@@ -221,7 +220,7 @@ def _readers(request: Request) -> list[Any]:
             if built is None:
                 continue
             exporter, where = built
-            logger.info("lc_otel: exporting metrics to %s", without_userinfo(where))  # never log a password
+            logger.info("lc_otel: exporting metrics to %s", endpoints.without_userinfo(where))  # never log a password
         readers.append(
             PeriodicExportingMetricReader(exporter, export_interval_millis=interval, export_timeout_millis=timeout)
         )

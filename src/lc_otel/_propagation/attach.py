@@ -15,7 +15,7 @@ from opentelemetry import trace
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._propagation import state
 from lc_otel._propagation.lookup import RunSpan, context_of_run
-from lc_otel._tracing import fast_context as _current
+from lc_otel._tracing import fast_context
 
 
 def pending_context(run_id: uuid.UUID | None, where: str) -> otel_context.Context | None:
@@ -36,7 +36,7 @@ def stream_context(run_id: uuid.UUID | None, where: str) -> contextvars.Context 
         return None
     try:
         context = contextvars.copy_context()
-        context.run(_current.attach, current)
+        context.run(fast_context.attach, current)
     except Exception as error:  # noqa: BLE001
         report_internal_error(where, error)
         return None
@@ -48,7 +48,7 @@ def attach_context(context: otel_context.Context | None, where: str) -> object |
     if context is None:
         return None
     try:
-        return _current.attach(context)
+        return fast_context.attach(context)
     except Exception as error:  # noqa: BLE001
         report_internal_error(where, error)
         return None
@@ -59,7 +59,7 @@ def safe_detach(token: object | None, where: str) -> None:
     if token is None:
         return
     try:
-        _current.detach(token)
+        fast_context.detach(token)
     except Exception as error:  # noqa: BLE001 - a token reset in another context: log, never raise
         report_internal_error(where, error)
 
@@ -70,7 +70,7 @@ def attach_manager(manager: Any, where: str) -> object | None:
         return None
     try:
         context = context_of_run(getattr(manager, "run_id", None))
-        return _current.attach(context) if context is not None else None
+        return fast_context.attach(context) if context is not None else None
     except Exception as error:  # noqa: BLE001 - fall back to the original behaviour
         report_internal_error(where, error)
         return None

@@ -15,7 +15,7 @@ from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util import types
 
 from lc_otel._internal_errors import report_internal_error
-from lc_otel._tracing import handler_registry as _owners
+from lc_otel._tracing import handler_registry
 
 
 def span_of_run(run_id: uuid.UUID | None) -> Span | None:
@@ -32,7 +32,7 @@ def context_of_run(run_id: object) -> otel_context.Context | None:
     """
     if not isinstance(run_id, uuid.UUID):
         return None
-    handler = _owners.owner(run_id)
+    handler = handler_registry.owner(run_id)
     if handler is None:
         return None
     try:

@@ -27,8 +27,8 @@ class Target:
     name: str
     wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
     when_imported: bool = False
-    """Patch only once the application imports ``module``, never import it: importing LangGraph costs a
-    process that does not use it some 40,000 objects, which every full garbage collection then walks."""
+    """Patch only once the application imports ``module``, never import it: importing LangGraph gives a process
+    that does not use it thousands of objects more, which every full garbage collection then walks."""
 
 
 _CHAT: Final = "langchain_core.language_models.chat_models"

@@ -39,7 +39,7 @@ from lc_otel._propagation.attach import (
     stream_context,
 )
 from lc_otel._propagation.lookup import context_of_run
-from lc_otel._tracing import fast_context as _current
+from lc_otel._tracing import fast_context
 
 
 def wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,7 +59,7 @@ def wrap_set_config_context(original: Callable[..., Any]) -> Callable[..., Any]:
                 if context is not None:
                     # No detach: LangChain runs this inside a context it copied for this step and drops with
                     # it (the config value it sets just above is never reset in that copy either, in 0.3).
-                    _current.attach(context)
+                    fast_context.attach(context)
             except Exception as error:  # noqa: BLE001
                 report_internal_error("_set_config_context", error)
         return result

@@ -77,7 +77,7 @@ class ChainCallbacks(RunSpans):
                 run.operation = sc.OP_INVOKE_AGENT
                 if self._settings.capture_content:
                     self._add_agent_inputs(run, inputs)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_chain_start", internal)
 
     def on_chain_end(
@@ -98,20 +98,19 @@ class ChainCallbacks(RunSpans):
                         self._add_agent_messages(run, outputs)
             finally:
                 run.span.end()
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_chain_end", internal)
 
     def on_chain_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a chain span as failed or cancelled."""
-        try:
-            self._end_failed(run_id, error)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
-            report_internal_error("OpenTelemetryCallbackHandler.on_chain_error", internal)
+        self._end_failed_guarded(run_id, error, "on_chain_error")
 
     def _parent_of(self, parent_run_id: UUID | None) -> Run | None:
-        return self._open.get(getattr(parent_run_id, "int", parent_run_id)) if parent_run_id is not None else None
+        if parent_run_id is None:
+            return None
+        return self._open.get(getattr(parent_run_id, "int", parent_run_id))  # run_key(parent_run_id), inline
 
     def _mark_planning_agent(self, parent_run_id: UUID | None, inputs: Any) -> None:
         """Mark the ``AgentExecutor`` above a planning step as an agent, before the step's model call starts.
@@ -202,7 +201,7 @@ class ChainCallbacks(RunSpans):
                 attributes["langchain.agent.log"] = self._capture(getattr(action, "log", ""))
                 attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = self._capture(getattr(action, "tool_input", ""))
             run.span.add_event(sc.EVENT_AGENT_ACTION, attributes)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_agent_action", internal)
 
     def on_agent_finish(self, finish: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
@@ -217,5 +216,5 @@ class ChainCallbacks(RunSpans):
                 attributes["langchain.agent.log"] = self._capture(getattr(finish, "log", ""))
                 attributes[sc.OUTPUT] = self._capture(getattr(finish, "return_values", None))
             run.span.add_event(sc.EVENT_AGENT_FINISH, attributes)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_agent_finish", internal)

@@ -19,6 +19,22 @@ from uuid import UUID
 
 from opentelemetry.context import Context
 
+RunKey = int | UUID
+"""How lc_otel keys a run in its tables: the run id's 128-bit integer."""
+
+
+def run_key(run_id: UUID) -> RunKey:
+    """Return the table key of ``run_id``.
+
+    ``UUID.__hash__`` is Python code (``hash(self.int)``) while an int hashes in C, and every table operation
+    hashes: keying by the integer makes each one several times cheaper. Anything that is not a ``UUID`` is
+    its own key.
+
+    The one definition. The lookups every event makes write its body out instead, each marked
+    ``# run_key(run_id), inline``: there a Python call would cost about as much as the lookup it serves.
+    """
+    return getattr(run_id, "int", run_id)
+
 
 class Tracks(Protocol):
     """What the registry asks of a handler."""
@@ -33,8 +49,8 @@ class Tracks(Protocol):
 Owner = weakref.ReferenceType[Tracks]
 """How :data:`OWNER_OF` names a handler: weakly, so a dropped handler is not kept alive by its open runs."""
 
-OWNER_OF: Final[dict[int | UUID, Owner]] = {}
-"""Every open run of every handler, by run key (``run_id.int``), to the handler that traces it.
+OWNER_OF: Final[dict[RunKey, Owner]] = {}
+"""Every open run of every handler, by :func:`run_key`, to the handler that traces it.
 
 Claimed and released by each handler's run table (:class:`lc_otel._tracing.run_table.RunTable`) as its runs
 start and end, with ``setdefault`` and ``pop``: one atomic dictionary operation each, so the first handler to
@@ -54,7 +70,7 @@ def register(handler: Tracks) -> None:
 
 def owner(run_id: UUID) -> Tracks | None:
     """Return the handler that traces the open run ``run_id``, if any: one lookup."""
-    ref = OWNER_OF.get(getattr(run_id, "int", run_id))
+    ref = OWNER_OF.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline
     return ref() if ref is not None else None
 
 

@@ -85,7 +85,7 @@ class ModelCallbacks(RunSpans):
             )
             if self._telemetry is not None:  # the prompt for the inference details event, when it is on
                 self._telemetry.model_inputs(self._runs.get(run_id), messages, chat=True)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_chat_model_start", internal)
 
     def on_llm_start(
@@ -114,7 +114,7 @@ class ModelCallbacks(RunSpans):
             )
             if self._telemetry is not None:
                 self._telemetry.model_inputs(self._runs.get(run_id), prompts, chat=False)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_start", internal)
 
     def on_llm_new_token(
@@ -179,7 +179,7 @@ class ModelCallbacks(RunSpans):
                     self._telemetry.end(run, None, attributes, response)
             finally:
                 run.span.end()
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_end", internal)
 
     def on_llm_error(
@@ -197,5 +197,5 @@ class ModelCallbacks(RunSpans):
                     run.span.set_attributes(self._model_end_attributes(run, partial))
             finally:
                 run.span.end()
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_error", internal)

@@ -1,7 +1,7 @@
 """``RunSpans``: the state every callback shares, and how a run's span starts and ends.
 
-The callbacks themselves live in one mixin per kind of run (``_chain_callbacks``, ``_model_callbacks``,
-``_tool_callbacks``); :class:`lc_otel.OpenTelemetryCallbackHandler` combines them. Parents come from
+The callbacks themselves live in one mixin per kind of run (:mod:`.chain`, :mod:`.model`, :mod:`.tool`);
+:class:`lc_otel.OpenTelemetryCallbackHandler` combines them. Parents come from
 ``parent_run_id`` and are passed explicitly to ``start_span``; no callback attaches a context (see
 ``docs/design.md``), so the caller's current span is never changed.
 """
@@ -28,8 +28,7 @@ from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.recorder import telemetry_for
 from lc_otel._settings import Settings
 from lc_otel._tracing import cancellation as _cancellation
-from lc_otel._tracing import fast_context as _current
-from lc_otel._tracing import run_outcome as _errors
+from lc_otel._tracing import fast_context, run_outcome
 from lc_otel._tracing.handler_registry import OWNER_OF as _owner_of
 from lc_otel._tracing.run_table import Run, RunTable, run_context
 from lc_otel._version import __version__
@@ -102,7 +101,7 @@ class RunSpans(BaseCallbackHandler):
     def context_for(self, run_id: UUID) -> otel_context.Context | None:
         """Return the context a step of the open run ``run_id`` runs in (its span current), if any."""
         # Every step of every chain asks: one dictionary lookup, and the context the run made once.
-        run = self._open.get(getattr(run_id, "int", run_id))
+        run = self._open.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline
         if run is None:
             return None
         return run.context or run_context(run)
@@ -112,7 +111,7 @@ class RunSpans(BaseCallbackHandler):
         try:
             for run in self._runs.drain():
                 self._close_abandoned(run, evicted=True)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.shutdown", internal)
 
     def end_abandoned(self, run: Run, error: BaseException) -> None:
@@ -146,10 +145,10 @@ class RunSpans(BaseCallbackHandler):
         parent = ended_parent = None
         if parent_run_id is not None:
             # One lookup without the lock; RunTable.add re-checks under it that the parent is still open.
-            parent = self._open.get(getattr(parent_run_id, "int", parent_run_id))
+            parent = self._open.get(getattr(parent_run_id, "int", parent_run_id))  # run_key(parent_run_id), inline
             if parent is None:
                 ended_parent = runs.ended(parent_run_id)
-        caller_context = _current.get_current()
+        caller_context = fast_context.get_current()
         run_id_text = str(run_id)
         attributes[sc.RUN_ID] = run_id_text
         if parent is not None:
@@ -262,7 +261,7 @@ class RunSpans(BaseCallbackHandler):
         """End ``run``'s span as cancelled (or evicted): LangChain will never end it. Never raises."""
         try:
             try:
-                _errors.mark_cancelled(run.span)
+                run_outcome.mark_cancelled(run.span)
                 if evicted:
                     run.span.set_attribute(sc.RUN_EVICTED, True)
                 self._add_subtree_usage(run)
@@ -297,16 +296,23 @@ class RunSpans(BaseCallbackHandler):
 
     def _record_metrics(self, run: Run, error: BaseException | None) -> None:
         """Record a measured run's GenAI metrics: a cancelled run is not measured, control flow is no failure."""
-        if self._telemetry is None or (error is not None and _errors.is_cancellation(error)):
+        if self._telemetry is None or (error is not None and run_outcome.is_cancellation(error)):
             return
-        failure = None if error is None or _errors.is_control_flow(error) else _errors.error_type(error)
+        failure = None if error is None or run_outcome.is_control_flow(error) else run_outcome.error_type(error)
         self._telemetry.end(run, failure)
 
     def _mark_outcome(self, run: Run, error: BaseException) -> None:
-        if _errors.is_cancellation(error):
-            _errors.mark_cancelled(run.span)
+        if run_outcome.is_cancellation(error):
+            run_outcome.mark_cancelled(run.span)
         else:
-            _errors.mark_failed(run.span, error, self._redactor, self._settings.max_exception_length)
+            run_outcome.mark_failed(run.span, error, self._redactor, self._settings.max_exception_length)
+
+    def _end_failed_guarded(self, run_id: UUID, error: BaseException, callback: str) -> None:
+        """:meth:`_end_failed`, for the ``on_*_error`` callback ``callback``: an internal failure is reported."""
+        try:
+            self._end_failed(run_id, error)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
+            report_internal_error(f"OpenTelemetryCallbackHandler.{callback}", internal)
 
     def _end_failed(self, run_id: UUID, error: BaseException) -> None:
         """End the span of ``run_id`` as failed or cancelled, with its subtree's token totals."""

@@ -17,7 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanContext, set_span_in_context
 
 from lc_otel._attributes.usage import Usage
-from lc_otel._tracing.handler_registry import OWNER_OF, Owner, Tracks
+from lc_otel._tracing.handler_registry import OWNER_OF, Owner, RunKey, Tracks, run_key
 
 if TYPE_CHECKING:
     from lc_otel._metrics.run_telemetry import RunTelemetry
@@ -25,19 +25,6 @@ if TYPE_CHECKING:
 _ENDED_PER_GENERATION: Final = 2048
 """Ended runs remembered so that a child starting after its parent ended still finds it: the last 2,048 at
 least, 4,096 at most (two generations of this many)."""
-
-RunKey = int | UUID
-"""How the table keys a run: the run id's 128-bit integer."""
-
-
-def run_key(run_id: UUID) -> RunKey:
-    """Return the table key of ``run_id``.
-
-    ``UUID.__hash__`` is Python code (``hash(self.int)``) while an int hashes in C, and every table operation
-    hashes: keying by the integer makes each one several times cheaper. Anything that is not a ``UUID`` is
-    its own key.
-    """
-    return getattr(run_id, "int", run_id)
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -122,7 +109,7 @@ class RunTable:
 
     def get(self, run_id: UUID) -> Run | None:
         """Return the open run ``run_id``, if any."""
-        return self.by_key.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline: the hottest lookup
+        return self.by_key.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline
 
     def ended(self, run_id: UUID) -> SpanContext | None:
         """Return the span context of ``run_id`` if it is one of the recently ended runs (for late children)."""
@@ -180,7 +167,7 @@ class RunTable:
         Returns:
             The open descendants, deepest first, then the run itself last; empty when ``run_id`` is not open.
         """
-        key = getattr(run_id, "int", run_id)  # run_key(run_id), inline: every end pops
+        key = getattr(run_id, "int", run_id)  # run_key(run_id), inline
         with self._lock:
             return self._pop_locked(key)
 

@@ -15,7 +15,7 @@ from lc_otel._attributes import tools as _tools
 from lc_otel._attributes.redaction import coerce_text
 from lc_otel._attributes.tags_metadata import Attributes, is_int64, is_mapping, run_name
 from lc_otel._internal_errors import report_internal_error
-from lc_otel._tracing import run_outcome as _errors
+from lc_otel._tracing import run_outcome
 from lc_otel._tracing.run_spans import RunSpans
 
 
@@ -59,7 +59,7 @@ class ToolCallbacks(RunSpans):
                 )
             span_name = f"{sc.OP_EXECUTE_TOOL} {name}"
             self._start(run_id, parent_run_id, span_name, SpanKind.INTERNAL, "tool", name, attributes, tags, metadata)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_tool_start", internal)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
@@ -81,17 +81,14 @@ class ToolCallbacks(RunSpans):
                     run.span.set_attribute(sc.GEN_AI_TOOL_CALL_ID, self._redactor.name(call_id))
             finally:
                 run.span.end()
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_tool_end", internal)
 
     def on_tool_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a tool span as failed or cancelled."""
-        try:
-            self._end_failed(run_id, error)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
-            report_internal_error("OpenTelemetryCallbackHandler.on_tool_error", internal)
+        self._end_failed_guarded(run_id, error, "on_tool_error")
 
     # --- retrievers -----------------------------------------------------------------------------------
 
@@ -120,7 +117,7 @@ class ToolCallbacks(RunSpans):
             self._start(
                 run_id, parent_run_id, span_name, SpanKind.CLIENT, "retriever", name, attributes, tags, metadata
             )
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_retriever_start", internal)
 
     def on_retriever_end(
@@ -155,17 +152,14 @@ class ToolCallbacks(RunSpans):
                         )
             finally:
                 run.span.end()
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_retriever_end", internal)
 
     def on_retriever_error(
         self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
         """End a retriever span as failed or cancelled."""
-        try:
-            self._end_failed(run_id, error)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
-            report_internal_error("OpenTelemetryCallbackHandler.on_retriever_error", internal)
+        self._end_failed_guarded(run_id, error, "on_retriever_error")
 
     # --- events on an open run ------------------------------------------------------------------------
 
@@ -188,7 +182,7 @@ class ToolCallbacks(RunSpans):
             if self._settings.capture_content:
                 attributes[sc.EVENT_CUSTOM_DATA] = self._capture(data)
             run.span.add_event(sc.EVENT_CUSTOM, attributes)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_custom_event", internal)
 
     def on_retry(self, retry_state: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
@@ -205,7 +199,7 @@ class ToolCallbacks(RunSpans):
             if outcome is not None and getattr(outcome, "failed", False):
                 # tenacity's internals vary between versions: the error type is a bonus, never a failure.
                 with contextlib.suppress(Exception):
-                    attributes[sc.ERROR_TYPE] = _errors.error_type(outcome.exception())
+                    attributes[sc.ERROR_TYPE] = run_outcome.error_type(outcome.exception())
             run.span.add_event(sc.EVENT_RETRY, attributes)
-        except Exception as internal:  # noqa: BLE001 - never raise into the host (see _guard)
+        except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_retry", internal)

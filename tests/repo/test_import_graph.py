@@ -112,3 +112,33 @@ def test_no_import_cycle_between_modules() -> None:
     """Inside a subpackage too, modules import one another one way, lazy and type-checking imports included."""
     cycle = _cycle(_module_graph())
     assert cycle is None, " -> ".join(cycle or [])
+
+
+# docs/design.md's order, top first: a package or top-level module imports only those in later rows.
+_LAYERS = (
+    ("lc_otel.__main__",),
+    ("lc_otel.cli",),
+    ("lc_otel._cli",),
+    ("lc_otel.testing", "lc_otel.instrumentor"),
+    ("lc_otel._instrument",),
+    ("lc_otel.handler", "lc_otel._token_usage", "lc_otel._export"),
+    ("lc_otel._propagation",),
+    ("lc_otel._tracing",),
+    ("lc_otel._metrics",),
+    ("lc_otel._attributes",),
+    ("lc_otel._settings", "lc_otel._internal_errors", "lc_otel._version"),
+)
+
+
+def test_packages_import_in_the_documented_direction() -> None:
+    """Each import goes down docs/design.md's map, and every package and top-level module has its place there."""
+    row = {node: index for index, nodes in enumerate(_LAYERS) for node in nodes}
+    nodes = {_node(_module_name(path)) for path in _PACKAGE.rglob("*.py")} - {"lc_otel"}
+    assert sorted(nodes - row.keys()) == []
+    upward = sorted(
+        f"{source} -> {target}"
+        for source, targets in _graph().items()
+        for target in targets
+        if row[target] <= row[source]
+    )
+    assert upward == []

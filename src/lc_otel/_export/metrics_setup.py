@@ -156,13 +156,13 @@ def _timeout(request: Request) -> float:
 
 
 def _metric_exporter(request: Request) -> tuple[Any, str] | None:
-    from lc_otel._metrics.file_export import JsonLinesMetricExporter, prepare
+    from lc_otel._export.metrics_file import JsonLinesMetricExporter, prepare
 
     kind, where, headers = resolve(METRICS, request)
     if kind == "file":
         path = prepare(where or DEFAULT_METRICS_FILE)
         return (JsonLinesMetricExporter(path), path) if path is not None else None
-    from lc_otel._metrics.guard import QuietMetricExporter
+    from lc_otel._export.metrics_guard import QuietMetricExporter
 
     timeout = _timeout(request)
     exporter: Any
@@ -243,7 +243,7 @@ def _setup_metrics(request: Request, resource: Resource) -> None:
 
 
 def _log_exporter(request: Request) -> Any | None:
-    from lc_otel._metrics.file_export import log_exporter, prepare
+    from lc_otel._export.metrics_file import log_exporter, prepare
 
     kind, where, headers = resolve(LOGS, request)
     if kind == "file":

@@ -1,7 +1,7 @@
 """End the runs LangChain starts and then never ends, because a task was cancelled where it sends no event.
 
 LangChain reports a cancelled run with ``on_*_error(CancelledError)`` wherever its code catches
-``BaseException``. Three places do not, and a run lc_otel started there stayed open until its age eviction:
+``BaseException``. Three places do not, and a run lc_otel started there would stay open until its age eviction:
 
 * A start event sent to other handlers than lc_otel's: ``AsyncCallbackManager.on_*_start`` calls the inline
   handlers (lc_otel's, which starts the span) and then awaits the others. Cancelled there, the caller never

@@ -302,10 +302,16 @@ class BoundedBatchProcessor(SpanProcessor):
         # BatchSpanProcessor.shutdown() waits up to 30 s for its worker; run it aside and wait only the budget.
         # Both threads are daemons, so the interpreter can exit while an export to a dead backend hangs.
         closer = threading.Thread(target=self._batch.shutdown, name="lc_otel-shutdown", daemon=True)
-        closer.start()
-        closer.join(self._shutdown_timeout)
-        if closer.is_alive():
-            self._guard.abort()
+        try:
+            closer.start()
+        except RuntimeError:
+            # Python 3.12 refuses new threads once interpreter exit has begun (the SDK's atexit hook runs then):
+            # shut down here instead; the guard's deadline still bounds the exports to the budget.
+            self._batch.shutdown()
+        else:
+            closer.join(self._shutdown_timeout)
+            if closer.is_alive():
+                self._guard.abort()
         dropped = self._guard.dropped
         if dropped:
             logger.warning("lc_otel: %d spans were dropped in all (%d exported)", dropped, self._guard.exported)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypedDict
@@ -174,6 +175,11 @@ class _State(TypedDict):
     text: str
 
 
+@pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=True,
+    reason="Python 3.10: LangGraph's async nodes run with no step context (docs/services.md, Limits)",
+)
 def test_user_span_in_a_langgraph_node(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter, tracer: trace.Tracer
 ) -> None:

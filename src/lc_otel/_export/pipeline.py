@@ -307,7 +307,8 @@ class BoundedBatchProcessor(SpanProcessor):
         except RuntimeError:
             # Python 3.12 refuses new threads once interpreter exit has begun (the SDK's atexit hook runs then):
             # shut down here instead; the guard's deadline still bounds the exports to the budget.
-            self._batch.shutdown()
+            shutdown_inline: Callable[[], None] = self._batch.shutdown  # untyped in some SDK releases
+            shutdown_inline()
         else:
             closer.join(self._shutdown_timeout)
             if closer.is_alive():

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypedDict
+from typing import Any
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, FakeListChatModelError
 from langchain_core.runnables import RunnableConfig, RunnableLambda, RunnableParallel
 from langchain_core.tools import tool
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -193,44 +190,4 @@ def test_a_failing_tool_whose_exception_cannot_be_printed_still_gets_an_ended_er
     assert span.attributes is not None
     assert span.attributes["error.type"] == f"{__name__}._UnprintableError"
     assert [event.name for event in span.events] == ["exception"]
-    assert handler.open_runs == 0
-
-
-class _State(TypedDict):
-    answer: str
-
-
-def _approval_graph() -> Any:
-    def ask_human(state: _State) -> _State:
-        return {"answer": str(interrupt("approve?"))}
-
-    graph = StateGraph(_State)
-    graph.add_node("ask_human", ask_human)
-    graph.add_edge(START, "ask_human")
-    graph.add_edge("ask_human", END)
-    return graph.compile(checkpointer=InMemorySaver())
-
-
-def test_a_langgraph_interrupt_is_not_recorded_as_an_error(
-    handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter
-) -> None:
-    """A human-in-the-loop pause is control flow: UNSET, marked ``langgraph.control_flow``, and the resume too."""
-    app = _approval_graph()
-    config: Any = {"callbacks": [handler], "configurable": {"thread_id": "t-1"}}
-
-    paused = app.invoke({"answer": ""}, config)
-    assert "__interrupt__" in paused
-    spans = exporter.get_finished_spans()
-    assert sorted(s.name for s in spans) == ["ask_human", "invoke_workflow LangGraph"]
-    node = find_span(spans, "ask_human")
-    assert node.status.status_code is StatusCode.UNSET
-    assert node.attributes is not None
-    assert node.attributes["langgraph.control_flow"] == "GraphInterrupt"
-    assert "error.type" not in node.attributes
-    assert node.events == ()
-    assert find_span(spans, "invoke_workflow LangGraph").status.status_code is StatusCode.UNSET
-
-    exporter.clear()
-    assert app.invoke(Command(resume="yes"), config) == {"answer": "yes"}
-    assert all(s.status.status_code is StatusCode.UNSET for s in exporter.get_finished_spans())
     assert handler.open_runs == 0

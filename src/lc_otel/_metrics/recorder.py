@@ -13,8 +13,10 @@ placeholder each run start asks once whether one was set since (``instrument()``
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from opentelemetry import metrics
@@ -51,6 +53,15 @@ METRIC_ATTRIBUTES: Final = (
 )
 """Start attributes a metric point carries: each has few distinct values (never content or a run id)."""
 
+
+def _api_module(name: str) -> ModuleType | None:
+    """The API module holding a global provider, for :func:`_still_unset`; ``None`` when it cannot tell."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 _INPUT: Final = {TOKEN_TYPE: "input"}
 _OUTPUT: Final = {TOKEN_TYPE: "output"}
 
@@ -67,6 +78,19 @@ class Run(Protocol):
     first_chunk_ns: int
     chunk_count: int
     telemetry: RunTelemetry | None
+
+
+_METRICS_API: Final = _api_module("opentelemetry.metrics._internal")
+_LOGS_API: Final = _api_module("opentelemetry._logs._internal")
+
+
+def _still_unset(module: ModuleType | None, attribute: str) -> bool:
+    """Whether the API's global provider in ``module`` is certainly still unset (``False`` when unsure).
+
+    A provider chosen by ``OTEL_PYTHON_*_PROVIDER`` is made by the first ``get_*_provider()``, which the handler
+    calls when it is created: with one, the handler never waits for a global, so this is not asked.
+    """
+    return module is not None and getattr(module, attribute, False) is None
 
 
 _PLACEHOLDERS: Final = frozenset({"_ProxyMeterProvider", "_ProxyLoggerProvider", "ProxyLoggerProvider"})
@@ -141,12 +165,17 @@ class GenAITelemetry:
         self.events = EventEmitter.create(provider, self._redactor, self._max_length)
 
     def _check_globals(self) -> None:
-        """Pick up a global provider set after the handler was created."""
-        if self._waiting_meter is not None:
+        """Pick up a global provider set after the handler was created.
+
+        Runs at every run start while a global provider is still unset, so the common case (none set, ever)
+        reads the API's own module global instead of calling ``get_*_provider()``, which also reads the
+        environment each time.
+        """
+        if self._waiting_meter is not None and not _still_unset(_METRICS_API, "_METER_PROVIDER"):
             current = metrics.get_meter_provider()
             if current is not self._waiting_meter:
                 self._use_meter_provider(current)
-        if self._waiting_logger is not None:
+        if self._waiting_logger is not None and not _still_unset(_LOGS_API, "_LOGGER_PROVIDER"):
             current_logger = get_logger_provider()
             if current_logger is not self._waiting_logger:
                 self._use_logger_provider(current_logger)

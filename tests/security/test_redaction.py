@@ -6,6 +6,7 @@ attribute keys and values, event attributes, status descriptions) and the OTLP b
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from lc_otel import OpenTelemetryCallbackHandler
+from lc_otel._attributes.redaction import Redactor
 from lc_otel._settings import Settings
+from lc_otel._tracing.run_names import RunNames
 from lc_otel.testing import FakeChatModel, find_span, reply
 from tests.security.exported import assert_never_exported
 
@@ -292,6 +295,21 @@ def test_a_key_in_a_tag_a_run_name_a_tool_or_model_name_or_a_metadata_key_is_red
     assert root["langchain.metadata.team"] == "a"
     assert attributes(find_span(spans, "execute_tool fetch_[REDACTED]"))["gen_ai.tool.name"] == "fetch_[REDACTED]"
     assert attributes(find_span(spans, "chat [REDACTED]"))["gen_ai.request.model"] == REDACTED
+
+
+def test_a_name_that_is_a_str_subclass_is_redacted_like_plain_text() -> None:
+    """A model name from a ``str`` enum (or any ``str`` subclass) is text: redacted, before and after the cache."""
+
+    class Model(str, enum.Enum):
+        LEAKY = MODEL_KEY
+
+    names = RunNames(Redactor())
+    for model in (Model.LEAKY, MODEL_KEY, Model.LEAKY):
+        attributes: dict[str, Any] = {"gen_ai.request.model": model}
+        span_name = names.apply(f"chat {MODEL_KEY}", "FakeChatModel", attributes)
+        assert span_name == "chat [REDACTED]"
+        assert attributes == {"gen_ai.request.model": REDACTED, "langchain.run.name": "FakeChatModel"}
+        assert type(attributes["gen_ai.request.model"]) is str
 
 
 # --- LC_OTEL_REDACT_PATTERNS --------------------------------------------------------------------------------

@@ -30,31 +30,13 @@ from lc_otel._settings import Settings
 from lc_otel._tracing import cancellation as _cancellation
 from lc_otel._tracing import fast_context, run_outcome
 from lc_otel._tracing.handler_registry import OWNER_OF as _owner_of
+from lc_otel._tracing.run_names import RunNames
 from lc_otel._tracing.run_table import Run, RunTable, run_context
 from lc_otel._version import __version__
 
 _INSTRUMENTATION_NAME = "lc_otel"
 _TAG_CACHE_SIZE = 256
-_NAMES_CACHE_SIZE = 1024
 _AGENT_STEP_TYPES = frozenset({"chat_model", "llm", "tool"})
-_NAME_ATTRIBUTES = (
-    sc.GEN_AI_REQUEST_MODEL,
-    sc.GEN_AI_TOOL_NAME,
-    sc.GEN_AI_AGENT_NAME,
-    sc.GEN_AI_TOOL_CALL_ID,
-    sc.GEN_AI_PROVIDER_NAME,
-    sc.SERVER_ADDRESS,
-)
-"""Attributes besides ``langchain.run.name`` that hold a name taken from the run's payload: redacted and cut
-like the span name. The order of the values in a :data:`_NamesKey` after the span name and the run name."""
-
-_NAME_ATTRIBUTE_SET = frozenset(_NAME_ATTRIBUTES)
-
-_NamesKey = tuple[Any, ...]
-"""The span name, the run name, then (unless none is present) the value or ``None`` of each of
-:data:`_NAME_ATTRIBUTES`."""
-_Names = tuple[str, str, tuple[tuple[str, str], ...]]
-"""The span name and the run name redacted and cut, and each name attribute present with its value so."""
 
 
 class RunSpans(BaseCallbackHandler):
@@ -85,9 +67,9 @@ class RunSpans(BaseCallbackHandler):
         self._runs = RunTable(max_open=settings.max_open_runs, max_age=settings.max_run_age, owner=self)
         self._open = self._runs.by_key
         self._tag_cache: dict[tuple[Any, ...], tuple[Attributes, int | None]] = {}
-        self._names_cache: dict[_NamesKey, _Names] = {}
         self._streaming: Run | None = None
         self._redactor = _content.Redactor(settings.redact_patterns, max_length=settings.max_content_length)
+        self._names = RunNames(self._redactor)
         # None when no MeterProvider or LoggerProvider can ever take anything: then metrics cost nothing.
         self._telemetry = telemetry_for(meter_provider, logger_provider, self._redactor, settings.max_content_length)
         self._chunk_events = settings.stream_chunk_events  # read on every streamed chunk
@@ -173,7 +155,7 @@ class RunSpans(BaseCallbackHandler):
             if parent_run_id is not None:
                 attributes[sc.RUN_PARENT_ID] = str(parent_run_id)
         attributes[sc.RUN_TYPE] = run_type
-        span_name = self._names(span_name, name, attributes)
+        span_name = self._names.apply(span_name, name, attributes)
         if agent_name is not None:
             agent_name = self._redactor.name(agent_name)
         elif parent is not None:
@@ -212,64 +194,6 @@ class RunSpans(BaseCallbackHandler):
             self._close_abandoned(stale, evicted=True)
         _cancellation.record(self, run)
         return run
-
-    def _names(self, span_name: str, name: str, attributes: Attributes) -> str:
-        """Set ``langchain.run.name`` to ``name`` and redact and cut every name in ``attributes`` in place.
-
-        Returns ``span_name`` redacted and cut. Names are exported whatever the content setting; a request's
-        runs share a few names, so all of a run's are found in one cache lookup.
-        """
-        key: _NamesKey
-        if _NAME_ATTRIBUTE_SET.isdisjoint(attributes):  # most chains: the span name and the run name only
-            key = (span_name, name)
-        else:
-            get = attributes.get
-            key = (  # in the order of _NAME_ATTRIBUTES
-                span_name,
-                name,
-                get(sc.GEN_AI_REQUEST_MODEL),
-                get(sc.GEN_AI_TOOL_NAME),
-                get(sc.GEN_AI_AGENT_NAME),
-                get(sc.GEN_AI_TOOL_CALL_ID),
-                get(sc.GEN_AI_PROVIDER_NAME),
-                get(sc.SERVER_ADDRESS),
-            )
-        try:
-            names = self._names_cache[key]
-        except (KeyError, TypeError):  # not seen yet, or an unhashable attribute value
-            names = self._redact_names(key)
-        redacted_span_name, redacted_name, redacted = names
-        # Only text is redacted: a str subclass equal to a cached name is left as it is, as on a miss.
-        attributes[sc.RUN_NAME] = redacted_name if type(name) is str else name
-        for attribute, value in redacted:
-            if type(attributes[attribute]) is str:
-                attributes[attribute] = value
-        return redacted_span_name
-
-    def _redact_names(self, key: _NamesKey) -> _Names:
-        """Return the names of ``key`` (a :data:`_NamesKey`) redacted and cut; cache them when all are text.
-
-        Names are exported whatever the content setting. Values that are not exactly ``str`` are left as they
-        are, and then nothing is cached: a later run with the same text as ``str`` must still be redacted.
-        """
-        name = self._redactor.name
-        span_name, run_name, *values = key
-        values = values or [None] * len(_NAME_ATTRIBUTES)
-        cacheable = type(run_name) is str
-        redacted = []
-        for attribute, value in zip(_NAME_ATTRIBUTES, values, strict=True):
-            if value is None:
-                continue
-            if type(value) is str:
-                redacted.append((attribute, name(value)))
-            else:
-                cacheable = False
-        names = (name(span_name), name(run_name) if type(run_name) is str else run_name, tuple(redacted))
-        if cacheable:
-            if len(self._names_cache) >= _NAMES_CACHE_SIZE:
-                self._names_cache.clear()  # crude but bounded; a working set this large is unusual
-            self._names_cache[key] = names  # hashable: every value is text
-        return names
 
     def _after_tags_and_metadata(
         self, attributes: Attributes, tags: Sequence[str] | None, metadata: Mapping[str, Any] | None

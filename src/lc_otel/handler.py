@@ -20,7 +20,7 @@ from opentelemetry.trace import TracerProvider
 
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings, compile_patterns
-from lc_otel._tracing import cancellation, handler_registry
+from lc_otel._tracing import cancellation
 from lc_otel._tracing.chain import ChainCallbacks
 from lc_otel._tracing.model import ModelCallbacks
 from lc_otel._tracing.tool import ToolCallbacks
@@ -76,7 +76,6 @@ class OpenTelemetryCallbackHandler(ChainCallbacks, ModelCallbacks, ToolCallbacks
             **{key: value for key, value in overrides.items() if value is not None}
         )
         super().__init__(tracer_provider, resolved, meter_provider, logger_provider)
-        handler_registry.register(self)
         # Runs LangChain never ends when a task is cancelled at the wrong moment end at once (see cancellation);
         # first, so the propagation wrappers go around these and uninstall restores exactly what it found.
         cancellation.install()

@@ -20,7 +20,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._propagation import install as propagation
 from lc_otel._settings import Settings
-from lc_otel._tracing import handler_registry
 from lc_otel.testing import FakeChatModel, find_span, reply
 from tests.support.spans import parent_id, span_id
 
@@ -115,18 +114,7 @@ class _BrokenLookup(OpenTelemetryCallbackHandler):
         raise RuntimeError("lookup exploded")
 
 
-@pytest.fixture(name="registry")
-def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Forget, after the test, the handlers it registered process-wide.
-
-    Every handler stays in ``handler_registry``'s list for as long as it lives; a broken one that outlives its
-    test (a traceback cycle keeps it until the cyclic GC runs) must not be found by a later test.
-    """
-    monkeypatch.setattr(handler_registry, "_live", handler_registry._live)
-
-
 @pytest.mark.internal_errors
-@pytest.mark.usefixtures("registry")
 def test_a_failing_lookup_falls_back_to_the_original_behaviour(
     provider: TracerProvider, exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,7 +134,6 @@ def test_a_failing_lookup_falls_back_to_the_original_behaviour(
 
 
 @pytest.mark.internal_errors
-@pytest.mark.usefixtures("registry")
 def test_a_broken_handler_does_not_hide_another_handlers_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:

@@ -12,7 +12,6 @@ service that creates a handler per request and keeps a thousand of them pays wha
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import Final, Protocol
 from uuid import UUID
@@ -56,31 +55,8 @@ Claimed and released by each handler's run table (:class:`lc_otel._tracing.run_t
 start and end, with ``setdefault`` and ``pop``: one atomic dictionary operation each, so the first handler to
 start a run owns it whichever thread gets there first."""
 
-_lock = threading.Lock()
-# Copy-on-write, so a walk iterates a snapshot without taking the lock.
-_live: tuple[weakref.ReferenceType[Tracks], ...] = ()
-
-
-def register(handler: Tracks) -> None:
-    """Remember ``handler`` (weakly) as a handler that may receive the same runs as others."""
-    global _live  # noqa: PLW0603 - the registry is process-wide by nature
-    with _lock:
-        _live = (*(ref for ref in _live if ref() is not None), weakref.ref(handler))
-
 
 def owner(run_id: UUID) -> Tracks | None:
     """Return the handler that traces the open run ``run_id``, if any: one lookup."""
     ref = OWNER_OF.get(getattr(run_id, "int", run_id))  # run_key(run_id), inline
     return ref() if ref is not None else None
-
-
-def registered() -> tuple[weakref.ReferenceType[Tracks], ...]:
-    """Weak references to every registered handler, oldest first (dead ones included)."""
-    return _live
-
-
-def forget_all(keep: Tracks | None = None) -> None:
-    """Forget every handler but ``keep`` (for :func:`lc_otel.testing.reset`: a clean slate between tests)."""
-    global _live  # noqa: PLW0603
-    with _lock:
-        _live = tuple(ref for ref in _live if keep is not None and ref() is keep)

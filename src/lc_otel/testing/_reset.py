@@ -5,7 +5,6 @@ from __future__ import annotations
 from lc_otel import _instrument
 from lc_otel._internal_errors import reset_reported_errors
 from lc_otel._propagation import install as propagation
-from lc_otel._tracing import handler_registry
 
 
 def reset() -> None:
@@ -15,15 +14,12 @@ def reset() -> None:
       switches the same process-wide handler on again, with the options of the first call).
     * LangChain is unpatched and the explicit ``propagate_context`` decision forgotten: the next handler patches
       it again, unless ``LC_OTEL_PROPAGATE_CONTEXT=false``.
-    * The registry of live handlers is emptied (but for the process-wide one): handlers made before the reset
-      must not be used after it.
     * Internal errors already logged are forgotten, so they are logged again.
 
     The global tracer provider (set by :func:`lc_otel.configure`) stays: OpenTelemetry sets it once per process.
     """
     _instrument.uninstrument()
     propagation.reset()
-    handler_registry.forget_all(keep=_instrument.process_handler())
     reset_reported_errors()
 
 

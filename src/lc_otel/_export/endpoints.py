@@ -40,6 +40,9 @@ LC_OTEL_EXPORT_TIMEOUT: Final = "LC_OTEL_EXPORT_TIMEOUT"
 LC_OTEL_RETRY_AFTER: Final = "LC_OTEL_RETRY_AFTER"
 """Seconds to stop exporting after a failed export (spans meanwhile are dropped and counted). Default 5."""
 
+OTEL_SDK_DISABLED: Final = "OTEL_SDK_DISABLED"
+"""``true``: no spans, metrics nor events are exported."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
 OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"

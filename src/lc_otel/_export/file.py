@@ -66,34 +66,77 @@ def _hex(value: object) -> object:
         return value
 
 
-def _fix_ids(item: dict[str, Any]) -> None:
+def fix_ids(item: dict[str, Any]) -> None:
+    """Rewrite the ids of one encoded span, span link or log record from base64 to hex, in place."""
     for key in _ID_KEYS:
         if key in item:
             item[key] = _hex(item[key])
 
 
-def _each(container: Mapping[str, Any], key: str) -> Iterable[dict[str, Any]]:
+def each(container: Mapping[str, Any], key: str) -> Iterable[dict[str, Any]]:
+    """The items of ``container[key]`` (none when it is missing or not a list)."""
     values = container.get(key)
     return values if isinstance(values, list) else ()
 
 
 def _hex_ids(request: dict[str, Any]) -> None:
     """Rewrite the ids of every span and span link of an encoded request in place."""
-    for resource_spans in _each(request, "resourceSpans"):
-        for scope_spans in _each(resource_spans, "scopeSpans"):
-            for span in _each(scope_spans, "spans"):
-                _fix_ids(span)
-                for link in _each(span, "links"):
-                    _fix_ids(link)
+    for resource_spans in each(request, "resourceSpans"):
+        for scope_spans in each(resource_spans, "scopeSpans"):
+            for span in each(scope_spans, "spans"):
+                fix_ids(span)
+                for link in each(span, "links"):
+                    fix_ids(link)
+
+
+class JsonLines:
+    """Appends one JSON document per line to ``path``, each with one ``write`` in append mode.
+
+    The file is opened for each line, so other processes may append to the same file and a file removed or
+    rotated meanwhile is created again. A failure (to encode or to write) is logged once, and again only
+    after a line was written since; :meth:`append` never raises.
+
+    Args:
+        path: The file; its directory must exist.
+        what: What the lines hold (``spans``, ``metrics``), for the warning.
+        consequence: Appended to the warning (what happens to what is not written).
+    """
+
+    def __init__(self, path: str, what: str, consequence: str = "") -> None:
+        self.path = path
+        self._what = what
+        self._consequence = consequence
+        self._lock = threading.Lock()  # one line at a time, so lines never interleave within this process
+        self._failing = False
+
+    def append(self, encode: Callable[[], dict[str, Any]]) -> bool:
+        """Write ``encode()`` as one line; ``False`` (logged once) when it cannot be encoded or written."""
+        try:
+            data = (json.dumps(encode(), separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+            with self._lock, open(self.path, "ab") as handle:
+                handle.write(data)
+        except Exception as error:  # noqa: BLE001 - a full disk or an odd item must not kill the export thread
+            if not self._failing:
+                self._failing = True
+                logger.warning(
+                    "lc_otel: cannot write %s to %s (%s: %s)%s",
+                    self._what,
+                    self.path,
+                    type(error).__name__,
+                    error,
+                    self._consequence,
+                )
+            return False
+        self._failing = False
+        return True
 
 
 class OtlpJsonFileExporter(SpanExporter):
     """Append each batch of spans to ``path`` as one OTLP/JSON ``ExportTraceServiceRequest`` line.
 
-    It runs in the batch processor's export thread, never in the caller's. The file is opened for each
-    batch and written with one ``write`` in append mode, so other processes may append to the same file and
-    a file removed or rotated meanwhile is created again. A failure is logged once (and again only after a
-    batch was written since), and the batch is reported as failed; it never raises.
+    It runs in the batch processor's export thread, never in the caller's, and writes with :class:`JsonLines`:
+    a failure is logged once (and again only after a batch was written since), and the batch is reported as
+    failed; it never raises.
 
     Args:
         path: The file; its directory must exist (:func:`file_exporter` creates it).
@@ -101,16 +144,14 @@ class OtlpJsonFileExporter(SpanExporter):
     """
 
     def __init__(self, path: str, encode: Callable[[Sequence[ReadableSpan]], dict[str, Any]]) -> None:
-        self._path = path
+        self._lines = JsonLines(path, "spans", "; spans are dropped until it works again")
         self._encode = encode
-        self._lock = threading.Lock()  # one batch at a time, so lines never interleave within this process
-        self._failing = False
         self._closed = False
 
     @property
     def path(self) -> str:
         """The file the spans go to."""
-        return self._path
+        return self._lines.path
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Write ``spans`` as one line; ``FAILURE`` (logged once) when they cannot be encoded or written."""
@@ -118,23 +159,9 @@ class OtlpJsonFileExporter(SpanExporter):
             return SpanExportResult.FAILURE
         if not spans:
             return SpanExportResult.SUCCESS
-        try:
-            line = json.dumps(self._encode(spans), separators=(",", ":"), ensure_ascii=False) + "\n"
-            data = line.encode("utf-8")
-            with self._lock, open(self._path, "ab") as handle:
-                handle.write(data)
-        except Exception as error:  # noqa: BLE001 - a full disk or an odd span must not kill the export thread
-            if not self._failing:
-                self._failing = True
-                logger.warning(
-                    "lc_otel: cannot write spans to %s (%s: %s); spans are dropped until it works again",
-                    self._path,
-                    type(error).__name__,
-                    error,
-                )
-            return SpanExportResult.FAILURE
-        self._failing = False
-        return SpanExportResult.SUCCESS
+        if self._lines.append(lambda: self._encode(spans)):
+            return SpanExportResult.SUCCESS
+        return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Stop writing; later batches fail."""

@@ -8,20 +8,16 @@ encoders, protobuf's JSON mapping, enums as integers, trace and span ids as hex.
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import json
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-logger: Final = logging.getLogger("lc_otel")
+from lc_otel._export.file import JsonLines, each, fix_ids
 
-_ID_KEYS: Final = ("traceId", "spanId")
+logger: Final = logging.getLogger("lc_otel")
 
 
 def _to_dict(message: Any) -> dict[str, Any]:
@@ -33,39 +29,10 @@ def _to_dict(message: Any) -> dict[str, Any]:
 
 def _hex_ids(request: dict[str, Any]) -> None:
     """OTLP/JSON writes the trace and span ids of log records as hex; protobuf's mapping writes base64."""
-    for resource_logs in request.get("resourceLogs", ()):
-        for scope_logs in resource_logs.get("scopeLogs", ()):
-            for record in scope_logs.get("logRecords", ()):
-                for key in _ID_KEYS:
-                    value = record.get(key)
-                    if isinstance(value, str):
-                        with contextlib.suppress(ValueError):
-                            record[key] = base64.b64decode(value, validate=True).hex()
-
-
-class _Lines:
-    """Appends lines to a file, one ``write`` per line; a failure is logged once until a write works again."""
-
-    def __init__(self, path: str, what: str) -> None:
-        self.path = path
-        self._what = what
-        self._lock = threading.Lock()
-        self._failing = False
-
-    def append(self, encode: Callable[[], dict[str, Any]]) -> bool:
-        try:
-            data = (json.dumps(encode(), separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
-            with self._lock, open(self.path, "ab") as handle:
-                handle.write(data)
-        except Exception as error:  # noqa: BLE001 - a full disk must not kill the export thread
-            if not self._failing:
-                self._failing = True
-                logger.warning(
-                    "lc_otel: cannot write %s to %s (%s: %s)", self._what, self.path, type(error).__name__, error
-                )
-            return False
-        self._failing = False
-        return True
+    for resource_logs in each(request, "resourceLogs"):
+        for scope_logs in each(resource_logs, "scopeLogs"):
+            for record in each(scope_logs, "logRecords"):
+                fix_ids(record)
 
 
 class JsonLinesMetricExporter(MetricExporter):
@@ -73,7 +40,7 @@ class JsonLinesMetricExporter(MetricExporter):
 
     def __init__(self, path: str) -> None:
         super().__init__()
-        self._lines = _Lines(path, "metrics")
+        self._lines = JsonLines(path, "metrics")
 
     @property
     def path(self) -> str:
@@ -107,7 +74,7 @@ def log_exporter(path: str) -> Any:
 
     base: Any = getattr(logs_export, "LogRecordExporter", None) or logs_export.LogExporter
     result: Any = getattr(logs_export, "LogRecordExportResult", None) or logs_export.LogExportResult
-    lines = _Lines(path, "events")
+    lines = JsonLines(path, "events")
 
     def encode(batch: Sequence[Any]) -> dict[str, Any]:
         request = _to_dict(encode_logs(batch))

@@ -11,23 +11,15 @@ backend known to be down.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Final
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
+# The spans' guard's filter: it drops an exporter's own records while an export runs in this thread.
+from lc_otel._export.pipeline import _QUIET, _exporting
+
 logger: Final = logging.getLogger("lc_otel")
-
-_local = threading.local()
-
-
-class _WhileExporting(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(_local, "exporting", False)
-
-
-_FILTER: Final = _WhileExporting()
 
 
 class QuietMetricExporter(MetricExporter):
@@ -50,19 +42,17 @@ class QuietMetricExporter(MetricExporter):
         self._resume_at = 0.0
         self._down = False
         for name in {type(exporter).__module__, "opentelemetry.exporter.otlp.proto.grpc.exporter"}:
-            logging.getLogger(name).addFilter(_FILTER)
+            logging.getLogger(name).addFilter(_QUIET)
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         """Export, unless a recent export failed; never logs more than one line per outage."""
         if time.monotonic() < self._resume_at:
             return MetricExportResult.FAILURE
-        _local.exporting = True
         try:
-            result = self._exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            with _exporting():
+                result = self._exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the reader's thread
             result = MetricExportResult.FAILURE
-        finally:
-            _local.exporting = False
         if result is MetricExportResult.SUCCESS:
             if self._down:
                 self._down = False

@@ -110,7 +110,7 @@ def _exporter_names(variable: str, signal: str) -> list[str]:
 
 
 def _file_next_to_spans(signal: Signal, request: Request) -> str:
-    explicit = os.environ.get(signal.file_variable, "").strip()
+    explicit = endpoints.env(signal.file_variable)
     if explicit:
         return explicit
     spans = (
@@ -190,7 +190,7 @@ def _prometheus_reader() -> Any | None:
             OTEL_METRICS_EXPORTER,
         )
         return None
-    host = os.environ.get(OTEL_EXPORTER_PROMETHEUS_HOST, "").strip() or "localhost"
+    host = endpoints.env(OTEL_EXPORTER_PROMETHEUS_HOST) or "localhost"
     port = int(env_number(OTEL_EXPORTER_PROMETHEUS_PORT, 9464, minimum=0))
     try:
         start_http_server(port, addr=host)
@@ -311,7 +311,7 @@ def configure_metrics_and_events(
             if _done:
                 return
             _done = True
-            if env_bool("OTEL_SDK_DISABLED", False):
+            if env_bool(endpoints.OTEL_SDK_DISABLED, False):
                 return
             request = Request(service_name, endpoint, protocol, headers, export_file, resource_attributes, timeout)
             resource = endpoints.resource(service_name, resource_attributes)

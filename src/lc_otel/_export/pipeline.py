@@ -32,7 +32,7 @@ _inside_export = threading.local()
 
 
 class _QuietWhileExporting(logging.Filter):
-    """Drop an exporter's own records while :class:`ExportGuard` is exporting in this thread.
+    """Drop an exporter's own records while :class:`ExportGuard` (or the metrics' guard) exports in this thread.
 
     The OTLP exporters log every retry and every failed batch; during an outage that is a record every few
     seconds for as long as it lasts. The guard reports the outage itself, once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -139,3 +140,20 @@ def test_metadata_values_never_raise():
     assert isinstance(scalar_value(cyclic, 255), str)
     assert scalar_value(Unprintable(), 255) == '"<unprintable Unprintable>"'
     assert scalar_value({"k": Unprintable()}, 255) == '{"k":"<unprintable Unprintable>"}'
+
+
+def test_int_subclass_metadata_is_kept_as_an_int(handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter):
+    """An IntEnum metadata value is an int attribute; one past 64 bits is text (its range test used to stall)."""
+
+    class Priority(enum.IntEnum):
+        HIGH = 5
+
+    class Big(int):
+        pass
+
+    metadata = {"priority": Priority.HIGH, "big": Big(2**64)}
+    RunnableLambda(lambda x: x).invoke("q", {"callbacks": [handler], "metadata": metadata})
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["langchain.metadata.priority"] == 5
+    assert span.attributes["langchain.metadata.big"] == str(2**64)

@@ -17,9 +17,8 @@ from opentelemetry.util.types import AttributeValue
 from lc_otel._attributes import semconv as sc
 from lc_otel._attributes.messages import FINISH_REASON_KEYS
 from lc_otel._attributes.redaction import BUILTIN_REDACTOR, MAX_NAME_LENGTH, Redactor
-from lc_otel._attributes.tags_metadata import Attributes, is_mapping, is_sequence
+from lc_otel._attributes.tags_metadata import Attributes, is_int64, is_mapping, is_sequence
 from lc_otel._attributes.usage import (
-    INT64_END,
     Usage,
     count,
     llm_output,
@@ -89,7 +88,7 @@ def _number(value: Any) -> float | None:
 
 
 def _seed(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and -INT64_END <= value < INT64_END:
+    if isinstance(value, int) and not isinstance(value, bool) and is_int64(value):
         return int(value)
     return None
 

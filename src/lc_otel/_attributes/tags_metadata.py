@@ -36,11 +36,12 @@ MAX_METADATA_ATTRIBUTES: Final = 32
 """``langchain.metadata.<key>`` attributes per span, by default (``LC_OTEL_MAX_METADATA_ATTRIBUTES``)."""
 MAX_TAGS: Final = 128
 """Tags kept in the ``langchain.tags`` list (one attribute, whatever its length)."""
+INT64_END: Final = 2**63
+"""OTLP ints are 64-bit: the exporter drops a span with a larger one (and logs a traceback)."""
 
 _STRUCTURAL_TAG_PREFIXES: Final = ("seq:step:", "graph:step:", "map:key:", "retry:attempt:", "langsmith:")
 _RETRY_TAG: Final = "retry:attempt:"
 _TAG_KEY_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
-_INT64: Final = range(-(2**63), 2**63)
 _LANGCHAIN_METADATA_KEYS: Final = frozenset(
     {
         "lc_versions",
@@ -77,7 +78,8 @@ def is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
 
 def is_int64(value: int) -> bool:
     """Tell whether ``value`` fits an OTLP int (64-bit): the exporter drops a span with a larger one."""
-    return value in _INT64
+    # Compared, not ``value in range(...)``: a range tests an int subclass (an IntEnum) by iterating over it.
+    return -INT64_END <= value < INT64_END
 
 
 def is_structural_tag(tag: str) -> bool:
@@ -238,6 +240,7 @@ def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Un
 
 
 __all__ = [
+    "INT64_END",
     "MAX_INDEXED_LENGTH",
     "MAX_METADATA_ATTRIBUTES",
     "MAX_TAGS",

@@ -14,10 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from lc_otel._attributes import semconv as sc
-from lc_otel._attributes.tags_metadata import Attributes, is_mapping, is_sequence
+from lc_otel._attributes.tags_metadata import INT64_END, Attributes, is_int64, is_mapping, is_sequence
 
-INT64_END: Final = 2**63
-"""OTLP ints are 64-bit: the exporter drops a span with a larger one (and logs a traceback)."""
 _INT64_DIGITS: Final = 19
 
 
@@ -237,7 +235,7 @@ def _fits_int64(usage: Usage) -> bool:
 def _drop_out_of_range(into: Attributes) -> None:
     """Remove the ints a sum pushed past what an OTLP int holds (never real counts: crafted or corrupt input)."""
     for key, value in list(into.items()):
-        if type(value) is int and not -INT64_END <= value < INT64_END:
+        if type(value) is int and not is_int64(value):
             del into[key]
 
 

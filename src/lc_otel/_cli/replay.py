@@ -29,9 +29,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from lc_otel._cli.terminal import printable, quiet_logs, shorten
+from lc_otel._cli.http import display_url
+from lc_otel._cli.terminal import printable, quiet_logs, shorten, write_line
 from lc_otel._export.configure import ExportTarget, otlp_exporter, resolve_target
-from lc_otel._export.endpoints import without_userinfo
 
 BATCH_SPANS: Final = 512
 """Spans per export request (the SDK batch processor's default batch)."""
@@ -226,7 +226,7 @@ def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
                 yield number, done, raw
 
 
-def _check_reachable(target: ExportTarget, timeout: float) -> None:
+def _check_reachable(target: ExportTarget, timeout: float, where: str) -> None:
     """Fail at once, in one line, when nothing listens at the endpoint (the exporters would retry for seconds).
 
     Skipped when a proxy is configured for HTTP: the exporter goes through it, not straight to the host.
@@ -245,7 +245,6 @@ def _check_reachable(target: ExportTarget, timeout: float) -> None:
     try:
         socket.create_connection((host, port), timeout=min(timeout, 5.0)).close()
     except OSError as error:
-        where = without_userinfo(target.endpoint or "")
         raise ReplayError(f"cannot reach the OTLP backend at {where}: {error.strerror or error}") from None
 
 
@@ -269,12 +268,12 @@ def replay(
         ReplayError: The file cannot be read, holds no spans, or the backend refused or could not be reached.
     """
     stderr = stderr or sys.stderr
-    where = without_userinfo(target.endpoint or "")
+    where = display_url(target.endpoint or "")  # no user:password@, printable
     try:
         size = os.path.getsize(path)
     except OSError as error:
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
-    _check_reachable(target, timeout)
+    _check_reachable(target, timeout, where)
     progress = Progress(stderr, size, enabled=size >= progress_from_bytes)
     with quiet_logs("opentelemetry.exporter", "opentelemetry.sdk"):
         exporter = exporter_factory(target, timeout)
@@ -284,7 +283,7 @@ def replay(
             progress.done()
             exporter.shutdown()
     if skipped > _MAX_BAD_LINES_SHOWN:
-        stderr.write(f"lc-otel: {path}: skipped {skipped - _MAX_BAD_LINES_SHOWN} more corrupt lines\n")
+        write_line(stderr, f"lc-otel: {printable(path)}: skipped {skipped - _MAX_BAD_LINES_SHOWN} more corrupt lines")
     if sent == 0:
         raise ReplayError(f"{path} holds no spans to send")
     return sent, skipped
@@ -300,8 +299,8 @@ def _replay_lines(path: str, exporter: SpanExporter, where: str, progress: Progr
             except (UnicodeDecodeError, ValueError, TypeError, AttributeError, OverflowError, RecursionError) as bad:
                 skipped += 1
                 if skipped <= _MAX_BAD_LINES_SHOWN:
-                    reason = shorten(printable(str(bad) or type(bad).__name__))
-                    stderr.write(f"lc-otel: {path}:{number}: skipped a corrupt line: {reason}\n")
+                    reason = shorten(str(bad) or type(bad).__name__)
+                    write_line(stderr, f"lc-otel: {printable(path)}:{number}: skipped a corrupt line: {reason}")
                 continue
             while len(batch) >= BATCH_SPANS:
                 _send(exporter, batch[:BATCH_SPANS], where)
@@ -352,10 +351,10 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> int:
     try:
         sent, _ = replay(args.file, target, timeout=max(0.1, args.timeout), stderr=stderr)
     except ReplayError as error:
-        stderr.write(f"lc-otel: {printable(str(error))}\n")
+        write_line(stderr, f"lc-otel: {printable(str(error))}")
         return 1
-    where = without_userinfo(target.endpoint or "")
-    stderr.write(f"lc-otel: sent {sent:,} spans from {printable(args.file)} to {where} ({target.protocol})\n")
+    where = display_url(target.endpoint or "")
+    write_line(stderr, f"lc-otel: sent {sent:,} spans from {printable(args.file)} to {where} ({target.protocol})")
     return 0
 
 

@@ -33,7 +33,8 @@ class ModelCallbacks(RunSpans):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         content: Attributes | None,
-    ) -> None:
+    ) -> Run | None:
+        """Start the model call's span; return its run (``None`` when not started: a duplicate start)."""
         invocation_params = kwargs.get("invocation_params")
         params = invocation_params if is_mapping(invocation_params) else None
         model = _genai.request_model(metadata, params, serialized)
@@ -53,6 +54,7 @@ class ModelCallbacks(RunSpans):
         run = self._start(run_id, parent_run_id, span_name, SpanKind.CLIENT, run_type, name, attributes, tags, metadata)
         if run is not None:
             run.started_ns = time.time_ns()
+        return run
 
     def on_chat_model_start(
         self,
@@ -80,11 +82,11 @@ class ModelCallbacks(RunSpans):
                 definitions = _tools.tool_definitions(params if is_mapping(params) else None, self._redactor, limit)
                 if definitions is not None:
                     content[sc.GEN_AI_TOOL_DEFINITIONS] = definitions
-            self._start_model(
+            run = self._start_model(
                 sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
             if self._telemetry is not None:  # the prompt for the inference details event, when it is on
-                self._telemetry.model_inputs(self._runs.get(run_id), messages, chat=True)
+                self._telemetry.model_inputs(run, messages, chat=True)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_chat_model_start", internal)
 
@@ -109,11 +111,11 @@ class ModelCallbacks(RunSpans):
                 content = {
                     sc.GEN_AI_INPUT_MESSAGES: _messages.messages_json(messages, self._settings.max_content_length)
                 }
-            self._start_model(
+            run = self._start_model(
                 sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
             if self._telemetry is not None:
-                self._telemetry.model_inputs(self._runs.get(run_id), prompts, chat=False)
+                self._telemetry.model_inputs(run, prompts, chat=False)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_start", internal)
 

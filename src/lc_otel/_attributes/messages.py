@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from lc_otel._attributes.media import media_part
 from lc_otel._attributes.redaction import Redactor, coerce_text, cut
+from lc_otel._attributes.tags_metadata import compact_json
 
 Part = dict[str, Any]
 Message = dict[str, Any]
@@ -227,10 +228,6 @@ def output_messages(response: Any, redactor: Redactor) -> list[Message]:
 # --- encoding -------------------------------------------------------------------------------------------
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=coerce_text)
-
-
 _STRUCTURAL: Final = frozenset(
     {"role", "type", "id", "name", "finish_reason", "modality", "mime_type", "generic_type", "file_id"}
 )
@@ -291,18 +288,18 @@ def messages_json(messages: Any, max_length: int) -> str:
     Only a value that cannot fit at all is cut as text.
     """
     try:
-        text = _dumps(messages)
+        text = compact_json(messages)
         if len(text) <= max_length:
             return text
         # By bisection, a few encodings of a value being captured: first how many messages fit with every
         # string cut to nothing, then how long the strings of those may stay.
         kept = messages
         if isinstance(messages, list):
-            count = _largest(lambda n: len(_dumps(_shortened(messages[:n], 0))) <= max_length, len(messages))
+            count = _largest(lambda n: len(compact_json(_shortened(messages[:n], 0))) <= max_length, len(messages))
             kept = messages[: max(count, 0)]
-        budget = _largest(lambda b: len(_dumps(_shortened(kept, b))) <= max_length, _longest_text(kept))
+        budget = _largest(lambda b: len(compact_json(_shortened(kept, b))) <= max_length, _longest_text(kept))
         if budget >= 0:
-            return _dumps(_shortened(kept, budget))
+            return compact_json(_shortened(kept, budget))
     except (TypeError, ValueError, RecursionError):
         text = coerce_text(messages)
     return cut(text, max_length)

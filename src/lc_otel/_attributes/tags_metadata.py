@@ -134,14 +134,17 @@ def tag_attributes(
     into[sc.TAGS] = kept
 
 
-_JSON: Final = json.JSONEncoder(separators=(",", ":"), default=coerce_text, ensure_ascii=False)
-"""One encoder for every call: ``json.dumps`` with options builds a new one each time."""
+compact_json: Final = json.JSONEncoder(separators=(",", ":"), default=coerce_text, ensure_ascii=False).encode
+"""Encode a value as compact JSON, unknown objects as their ``str`` (raises on a cycle or too deep a value).
+
+One encoder for every call: ``json.dumps`` with options builds a new one each time.
+"""
 
 
 def to_json(value: Any) -> str:
     """Encode ``value`` as compact JSON; unknown objects become their ``str``; cycles become text."""
     try:
-        return _JSON.encode(value)
+        return compact_json(value)
     except (ValueError, TypeError, RecursionError):
         return coerce_text(value)
 
@@ -247,6 +250,7 @@ __all__ = [
     "MAX_TAG_ATTRIBUTES",
     "Attributes",
     "coerce_text",
+    "compact_json",
     "is_int64",
     "is_mapping",
     "is_structural_tag",

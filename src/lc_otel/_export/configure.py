@@ -21,11 +21,9 @@ from opentelemetry.util.types import AttributeValue
 from lc_otel._export import endpoints
 from lc_otel._export.endpoints import (
     DEFAULT_EXPORT_FILE,
-    LC_OTEL_ENDPOINT,
     LC_OTEL_EXPORT_FILE,
     LC_OTEL_EXPORT_TIMEOUT,
     LC_OTEL_RETRY_AFTER,
-    OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_SDK_DISABLED,
     Protocol,
     without_userinfo,
@@ -46,7 +44,6 @@ LC_OTEL_SHUTDOWN_TIMEOUT: Final = "LC_OTEL_SHUTDOWN_TIMEOUT"
 
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
-OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
@@ -86,21 +83,10 @@ def resolve_target(
     """
     if export_file is not None:
         return ExportTarget(path=os.fspath(export_file))
-    signal_specific = False
-    url: str | None = None
-    for value, source in (
-        (endpoint, "endpoint"),
-        (_env(LC_OTEL_ENDPOINT), LC_OTEL_ENDPOINT),
-        (_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
-        (_env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
-    ):
-        if value and value.strip():
-            url = endpoints.valid_url(value.strip(), source)
-            if url is not None:
-                signal_specific = source == OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-                break
-    if url is None:
+    found = endpoints.endpoint("traces", endpoint)
+    if found is None:
         return ExportTarget(path=_env(LC_OTEL_EXPORT_FILE) or DEFAULT_EXPORT_FILE)
+    url, signal_specific = found
     chosen = endpoints.protocol("traces", protocol, url)
     if chosen == "http/protobuf" and not signal_specific and not url.rstrip("/").endswith(_TRACES_PATH):
         url = url.rstrip("/") + _TRACES_PATH

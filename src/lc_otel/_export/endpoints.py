@@ -99,6 +99,26 @@ def valid_url(value: str, source: str) -> str | None:
     return url
 
 
+def endpoint(signal: str, explicit: str | None) -> tuple[str, bool] | None:
+    """The first valid endpoint of ``signal`` and whether it is the signal's own (used as is), else ``None``.
+
+    Highest first: the argument, ``LC_OTEL_ENDPOINT``, ``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT``,
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``; a blank value is skipped, an invalid one warns and is skipped.
+    """
+    own = signal_variable(signal, "ENDPOINT")
+    for value, source in (
+        (explicit, "endpoint"),
+        (env(LC_OTEL_ENDPOINT), LC_OTEL_ENDPOINT),
+        (env(own), own),
+        (env(OTEL_EXPORTER_OTLP_ENDPOINT), OTEL_EXPORTER_OTLP_ENDPOINT),
+    ):
+        if value and value.strip():
+            url = valid_url(value.strip(), source)
+            if url is not None:
+                return url, source == own
+    return None
+
+
 def protocol(signal: str, explicit: str | None, endpoint: str | None) -> Protocol:
     """The OTLP protocol of ``signal``: the argument, else the variables, else inferred from the port."""
     value, source = first_set(

@@ -124,24 +124,17 @@ def _file_next_to_spans(signal: Signal, request: Request) -> str:
 
 def resolve(signal: Signal, request: Request) -> tuple[str, str | None, dict[str, str]]:
     """Decide where ``signal`` goes: ``("grpc" | "http/protobuf", url, headers)`` or ``("file", path, {})``."""
-    if request.export_file is None:
-        for value, source in (
-            (request.endpoint, "endpoint"),
-            (endpoints.env(endpoints.LC_OTEL_ENDPOINT), endpoints.LC_OTEL_ENDPOINT),
-            (endpoints.env(signal.variable("ENDPOINT")), signal.variable("ENDPOINT")),
-            (endpoints.env(endpoints.OTEL_EXPORTER_OTLP_ENDPOINT), endpoints.OTEL_EXPORTER_OTLP_ENDPOINT),
-        ):
-            url = endpoints.valid_url(value, source) if value else None
-            if url is None:
-                continue
-            protocol = endpoints.protocol(signal.name, request.protocol, url)
-            path = f"/v1/{signal.name}"
-            if protocol == "http/protobuf" and source != signal.variable("ENDPOINT"):
-                # A base URL: the traces path a user gave for both signals is replaced, not appended to.
-                base = url.rstrip("/").removesuffix("/v1/traces")
-                url = base if base.endswith(path) else base + path
-            return protocol, url, endpoints.headers(signal.name, request.headers)
-    return "file", _file_next_to_spans(signal, request), {}
+    found = endpoints.endpoint(signal.name, request.endpoint) if request.export_file is None else None
+    if found is None:
+        return "file", _file_next_to_spans(signal, request), {}
+    url, signal_specific = found
+    protocol = endpoints.protocol(signal.name, request.protocol, url)
+    path = f"/v1/{signal.name}"
+    if protocol == "http/protobuf" and not signal_specific:
+        # A base URL: the traces path a user gave for both signals is replaced, not appended to.
+        base = url.rstrip("/").removesuffix("/v1/traces")
+        url = base if base.endswith(path) else base + path
+    return protocol, url, endpoints.headers(signal.name, request.headers)
 
 
 def _timeout(request: Request) -> float:

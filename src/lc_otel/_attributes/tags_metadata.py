@@ -26,13 +26,11 @@ from lc_otel._attributes.redaction import (
     coerce_text,
     is_secret_key,
 )
+from lc_otel._settings import Settings
 
-MAX_INDEXED_LENGTH: Final = MAX_NAME_LENGTH
-"""Backends index short strings only (Jaeger, Elasticsearch keyword fields): tags and metadata are cut to this."""
-
-MAX_TAG_ATTRIBUTES: Final = 32
+MAX_TAG_ATTRIBUTES: Final = Settings.max_tag_attributes
 """``langchain.tag.<tag>`` attributes per span, by default (``LC_OTEL_MAX_TAG_ATTRIBUTES``)."""
-MAX_METADATA_ATTRIBUTES: Final = 32
+MAX_METADATA_ATTRIBUTES: Final = Settings.max_metadata_attributes
 """``langchain.metadata.<key>`` attributes per span, by default (``LC_OTEL_MAX_METADATA_ATTRIBUTES``)."""
 MAX_TAGS: Final = 128
 """Tags kept in the ``langchain.tags`` list (one attribute, whatever its length)."""
@@ -179,7 +177,7 @@ def _redacted_metadata_value(key: str, value: Any, redactor: Redactor) -> Attrib
         return REDACTED
     if isinstance(value, str):
         return redactor.name(value)
-    return scalar_value(value, MAX_INDEXED_LENGTH, redactor)
+    return scalar_value(value, MAX_NAME_LENGTH, redactor)
 
 
 def metadata_attributes(
@@ -244,7 +242,6 @@ def run_name(serialized: Mapping[str, Any] | None, name: Any, default: str = "Un
 
 __all__ = [
     "INT64_END",
-    "MAX_INDEXED_LENGTH",
     "MAX_METADATA_ATTRIBUTES",
     "MAX_TAGS",
     "MAX_TAG_ATTRIBUTES",

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from lc_otel._attributes.messages import Message, finish_reason, message_json
-from lc_otel._attributes.redaction import Redactor, coerce_text
+from lc_otel._attributes.messages import Message, finish_reason, message_json, text_message
+from lc_otel._attributes.redaction import Redactor
 
 LEGACY_AGENT_NAMES: Final = frozenset({"AgentExecutor"})
 _GRAPH_STEP_TAG: Final = "graph:step:"
@@ -87,10 +87,6 @@ def _as_messages(raw: Any) -> list[Any]:
         return []
 
 
-def _text_message(role: str, text: Any, redactor: Redactor) -> Message:
-    return {"role": role, "parts": [{"type": "text", "content": redactor.text(coerce_text(text))}]}
-
-
 def agent_input_messages(inputs: Any, redactor: Redactor) -> list[Message]:
     """What an agent is asked, from its inputs: a graph's ``messages``, or a legacy agent's ``input`` text."""
     if not isinstance(inputs, Mapping):
@@ -99,7 +95,7 @@ def agent_input_messages(inputs: Any, redactor: Redactor) -> list[Message]:
     if messages:
         return [message_json(m, redactor) for m in messages]
     question = inputs.get("input")
-    return [_text_message("user", question, redactor)] if isinstance(question, str) and question else []
+    return [text_message("user", question, redactor)] if isinstance(question, str) and question else []
 
 
 def agent_messages(outputs: Any, redactor: Redactor) -> tuple[list[Message], list[Message]]:
@@ -126,6 +122,6 @@ def agent_messages(outputs: Any, redactor: Redactor) -> tuple[list[Message], lis
         return inputs, answer
     question, reply = outputs.get("input"), outputs.get("output")
     return (
-        [_text_message("user", question, redactor)] if isinstance(question, str) else [],
-        [_text_message("assistant", reply, redactor)] if isinstance(reply, str) else [],
+        [text_message("user", question, redactor)] if isinstance(question, str) else [],
+        [text_message("assistant", reply, redactor)] if isinstance(reply, str) else [],
     )

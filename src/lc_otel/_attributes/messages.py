@@ -49,6 +49,11 @@ def _text_part(text: Any, redactor: Redactor) -> Part:
     return {"type": "text", "content": redactor.text(coerce_text(text))}
 
 
+def text_message(role: str, text: Any, redactor: Redactor) -> Message:
+    """A message of one text part: a text LLM's prompt, a legacy agent's input or output."""
+    return {"role": role, "parts": [_text_part(text, redactor)]}
+
+
 def _reasoning_text(block: Mapping[str, Any]) -> str:
     """The text of a reasoning block: LangChain's ``reasoning``, Anthropic's ``thinking``, or OpenAI's summary."""
     text = block.get("reasoning") or block.get("thinking")
@@ -187,7 +192,7 @@ def prompt_messages(prompts: Any, redactor: Redactor) -> list[Message]:
     """Convert a text LLM's prompts to user messages."""
     if not isinstance(prompts, Sequence) or isinstance(prompts, str):
         prompts = [prompts]
-    return [{"role": "user", "parts": [_text_part(prompt, redactor)]} for prompt in prompts]
+    return [text_message("user", prompt, redactor) for prompt in prompts]
 
 
 def finish_reason(generation: Any, message: Any) -> str | None:

@@ -179,6 +179,17 @@ def test_the_metrics_endpoint_variable_is_used_as_is(tmp_path: Path, http_receiv
     check_the_childs_metrics(histograms(http_receiver.metrics))
 
 
+@pytest.mark.parametrize("variable", ["OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"])
+def test_a_bad_compression_leaves_metrics_on(tmp_path: Path, http_receiver: HttpReceiver, variable: str) -> None:
+    """One warning and the default, as for spans: the metric exporter is built and sends, uncompressed."""
+    endpoint = f"http://127.0.0.1:{http_receiver.port}"
+    done = run_child_process(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, **{variable: "zstd9"})
+    assert "/v1/metrics" in http_receiver.paths
+    check_the_childs_metrics(histograms(http_receiver.metrics))
+    assert f"{variable}='zstd9' is not one of gzip, deflate, none" in done.stderr
+    assert "internal error" not in done.stderr.lower()
+
+
 def test_a_backend_without_metrics_gets_no_error_log_per_export(tmp_path: Path, http_receiver: HttpReceiver) -> None:
     http_receiver.takes_metrics = False
     done = run_child_process(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{http_receiver.port}")

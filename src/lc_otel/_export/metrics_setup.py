@@ -32,6 +32,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import AttributeValue
 
 from lc_otel._export import endpoints
+from lc_otel._export.sdk_env import check_exporter_variables
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._metrics.options import TelemetryOptions
 from lc_otel._metrics.recorder import placeholder
@@ -157,6 +158,7 @@ def _metric_exporter(request: Request) -> tuple[Any, str] | None:
         return (JsonLinesMetricExporter(path), path) if path is not None else None
     from lc_otel._export.metrics_guard import QuietMetricExporter
 
+    check_exporter_variables()
     timeout = _timeout(request)
     exporter: Any
     if kind == "grpc":
@@ -242,6 +244,7 @@ def _log_exporter(request: Request) -> Any | None:
     if kind == "file":
         path = prepare(where or DEFAULT_EVENTS_FILE)
         return log_exporter(path) if path is not None else None
+    check_exporter_variables()
     timeout = _timeout(request)
     if kind == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as Grpc

@@ -30,20 +30,21 @@ SPAN_LIMIT_VARIABLES: Final = (
 )
 """Read by ``SpanLimits``: a non-negative integer, or ``unset``."""
 
-COMPRESSION_VARIABLES: Final = ("OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
+_SIGNALS: Final = ("", "TRACES_", "METRICS_", "LOGS_")
+"""The shared variable and each signal's own (``OTEL_EXPORTER_OTLP_TRACES_COMPRESSION``, ...)."""
+
+
+def _per_signal(*suffixes: str) -> tuple[str, ...]:
+    return tuple(f"OTEL_EXPORTER_OTLP_{signal}{suffix}" for suffix in suffixes for signal in _SIGNALS)
+
+
+COMPRESSION_VARIABLES: Final = _per_signal("COMPRESSION")
 """Read by the OTLP exporters: ``gzip``, ``deflate`` or ``none``."""
 
-TIMEOUT_VARIABLES: Final = ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
+TIMEOUT_VARIABLES: Final = _per_signal("TIMEOUT")
 """Read by the OTLP exporters: seconds, a positive number."""
 
-FILE_VARIABLES: Final = (
-    "OTEL_EXPORTER_OTLP_CERTIFICATE",
-    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-)
+FILE_VARIABLES: Final = _per_signal("CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE")
 """Read by the OTLP exporters for TLS: a readable file."""
 
 COMPRESSIONS: Final = frozenset({"gzip", "deflate", "none"})

@@ -10,7 +10,6 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation, LLMResult
 
 from lc_otel._attributes import genai as _genai
-from lc_otel._attributes import usage as _usage
 from lc_otel._attributes.tags_metadata import Attributes
 
 
@@ -300,7 +299,7 @@ def test_usage_metadata_is_summed_over_generations_and_total_kept() -> None:
             ],
         ]
     )
-    usage = _usage.response_usage(value)
+    _, usage = _genai.response_model_and_usage(value)
     assert usage is not None
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (5, 7, 12)
 
@@ -437,7 +436,7 @@ def test_bad_usage_values_are_dropped(bad: Any) -> None:
 
 
 def test_digit_strings_are_counts() -> None:
-    usage = _usage.response_usage(
+    _, usage = _genai.response_model_and_usage(
         result(AIMessage("x"), llm_output={"token_usage": {"prompt_tokens": " 12 ", "completion_tokens": "3"}})
     )
     assert usage is not None
@@ -464,7 +463,7 @@ def test_missing_or_odd_responses_give_no_usage(value: Any) -> None:
 def test_empty_usage_metadata_falls_back_to_llm_output() -> None:
     message = AIMessage("x")
     object.__setattr__(message, "usage_metadata", {})
-    usage = _usage.response_usage(
+    _, usage = _genai.response_model_and_usage(
         result(message, llm_output={"token_usage": {"prompt_tokens": 4, "completion_tokens": 1}})
     )
     assert usage is not None

@@ -23,7 +23,7 @@ from lc_otel._attributes.usage import (
     count,
     llm_output,
     message_usage,
-    response_usage,
+    provider_usage,
     usage_attributes,
 )
 
@@ -292,7 +292,7 @@ def response_attributes(response: Any, into: Attributes, redactor: Redactor | No
     One pass over the generations, since this runs at the end of every model call. The model comes from
     ``response_metadata``, then ``generation_info``, then ``llm_output``; the id is the provider's
     (``chatcmpl-…``, ``msg_…``), never one LangChain made up; one finish reason per generation that reports
-    one; usage as :func:`response_usage` reads it.
+    one; usage summed from ``usage_metadata``, else as :func:`provider_usage` reads it.
     """
     model, found_id, reasons, usage = _read_generations(response)
     if model is None or found_id is None:
@@ -303,7 +303,7 @@ def response_attributes(response: Any, into: Attributes, redactor: Redactor | No
             if found_id is None:
                 found_id = _text(output.get("id"))
     if usage is None:
-        usage = response_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
+        usage = provider_usage(response)  # the provider shapes: rare, and only when usage_metadata is absent
     if model:
         into[sc.GEN_AI_RESPONSE_MODEL] = (redactor or BUILTIN_REDACTOR).name(model)
     if found_id:

@@ -187,25 +187,13 @@ def _provider_usage(usage: Any) -> Usage | None:
     return found
 
 
-def response_usage(response: Any) -> Usage | None:
-    """Sum ``usage_metadata`` over the generations, else read ``llm_output``'s provider usage.
+def provider_usage(response: Any) -> Usage | None:
+    """Read the provider's raw usage: ``llm_output``'s, else a generation's metadata (Ollama-style integrations).
 
-    ``usage_metadata`` is LangChain's provider-agnostic shape and the only one present when streaming (it
-    comes from the usage chunk); ``llm_output`` is the fallback for integrations that do not fill it.
+    The fallback for a response whose generations carry no ``usage_metadata``: that is LangChain's
+    provider-agnostic shape and the only one present when streaming (it comes from the usage chunk), read by
+    the walk over generations in :mod:`lc_otel._attributes.genai`.
     """
-    total: Usage | None = None
-    generations = getattr(response, "generations", None)
-    for per_prompt in generations if is_sequence(generations) else ():
-        for generation in per_prompt if is_sequence(per_prompt) else ():
-            usage = message_usage(getattr(getattr(generation, "message", None), "usage_metadata", None))
-            if usage is not None:  # the response's usage, copied onto each of its n candidates: once
-                if total is None:
-                    total = usage
-                else:
-                    total.add(usage)
-                break
-    if total is not None:
-        return total
     output = llm_output(response)
     for key in ("token_usage", "usage", "usage_metadata"):
         found = _provider_usage(output.get(key))

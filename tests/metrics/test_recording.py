@@ -14,7 +14,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import tool
+from opentelemetry._logs import _internal as logs_api
 from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.metrics import _internal as metrics_api
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -309,3 +311,61 @@ def test_metrics_can_be_switched_off(
     assert handler._telemetry is None
     FakeChatModel(responses=[reply()]).invoke("hi", {"callbacks": [handler]})
     assert histogram_points(reader) == {}
+
+
+def test_exemplars_point_at_the_measured_run_s_own_span(
+    metered: OpenTelemetryCallbackHandler,
+    reader: InMemoryMetricReader,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+) -> None:
+    # Inside a request span, under a chain: at the model's end event the current span is the request's (or the
+    # chain's), yet an exemplar must lead from the metric to the model call (and the tool call) itself.
+    model = FakeChatModel(responses=[reply(input_tokens=7, output_tokens=3)])
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | model | StrOutputParser()
+    with provider.get_tracer("app").start_as_current_span("request"):
+        chain.invoke({"q": "a"}, {"callbacks": [metered]})
+        add_one.invoke({"a": 1}, {"callbacks": [metered]})
+
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    chat, tool_call = spans["chat fake-model-1"], spans["execute_tool add_one"]
+    data = reader.get_metrics_data()
+    assert data is not None
+    exemplars: dict[tuple[str, str | None], set[tuple[int, int]]] = {}
+    for resource_metrics in data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for data_point in metric.data.data_points:
+                    key = (metric.name, str((data_point.attributes or {}).get("gen_ai.operation.name")))
+                    for exemplar in data_point.exemplars:
+                        exemplars.setdefault(key, set()).add((exemplar.trace_id, exemplar.span_id))
+    chat_ids = {(chat.context.trace_id, chat.context.span_id)}
+    assert exemplars[(DURATION, "chat")] == chat_ids
+    assert exemplars[(TOKENS, "chat")] == chat_ids
+    assert exemplars[(DURATION, "execute_tool")] == {(tool_call.context.trace_id, tool_call.context.span_id)}
+
+
+def test_a_handler_waiting_for_a_global_provider_asks_once_per_top_level_run(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider
+) -> None:
+    # No MeterProvider given and the global ones unset: the handler waits for one.
+    monkeypatch.setattr(metrics_api, "_METER_PROVIDER", None)
+    monkeypatch.setattr(logs_api, "_LOGGER_PROVIDER", None)
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings())
+    telemetry = handler._telemetry
+    assert telemetry is not None
+    assert telemetry.waiting
+    assert not telemetry.recording
+    asked: list[object] = []
+    refresh = type(telemetry).refresh
+
+    def counted(self: object) -> None:
+        asked.append(self)
+        refresh(telemetry)
+
+    monkeypatch.setattr(type(telemetry), "refresh", counted)
+    model = FakeChatModel(responses=[reply()])
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | model | StrOutputParser()
+    chain.invoke({"q": "a"}, {"callbacks": [handler]})  # four runs: sequence, prompt, model, parser
+    chain.invoke({"q": "b"}, {"callbacks": [handler]})
+    assert len(asked) == 2

@@ -32,6 +32,7 @@ from lc_otel._metrics.run_telemetry import INFERENCE_OPERATIONS, RunTelemetry
 from lc_otel._version import __version__
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
     from lc_otel._attributes.redaction import Redactor
@@ -126,12 +127,21 @@ class GenAITelemetry:
         self._max_length = max_length
         self.instruments: Instruments | None = None
         self.events: EventEmitter | None = None
+        self.recording = False
+        """Whether runs are measured now: metrics or events are on."""
+        self.waiting = False
+        """Whether a global provider may still be set: the span code then calls :meth:`refresh` now and then."""
         self._waiting_meter: object | None = None
         self._waiting_logger: object | None = None
         if options.metrics:
             self._use_meter_provider(meter_provider or metrics.get_meter_provider())
         if options.emit_events:
             self._use_logger_provider(logger_provider or get_logger_provider())
+        self._update_state()
+
+    def _update_state(self) -> None:
+        self.recording = self.instruments is not None or self.events is not None
+        self.waiting = self._waiting_meter is not None or self._waiting_logger is not None
 
     @property
     def idle(self) -> bool:
@@ -164,12 +174,13 @@ class GenAITelemetry:
             return
         self.events = EventEmitter.create(provider, self._redactor, self._max_length)
 
-    def _check_globals(self) -> None:
+    def refresh(self) -> None:
         """Pick up a global provider set after the handler was created.
 
-        Runs at every run start while a global provider is still unset, so the common case (none set, ever)
-        reads the API's own module global instead of calling ``get_*_provider()``, which also reads the
-        environment each time.
+        The span code asks at each top-level run start while a global provider is still unset (so
+        ``instrument()`` before ``configure()`` records from the next request on), not at every run: the
+        common case (none set, ever) reads the API's own module global instead of calling
+        ``get_*_provider()``, which also reads the environment each time.
         """
         if self._waiting_meter is not None and not _still_unset(_METRICS_API, "_METER_PROVIDER"):
             current = metrics.get_meter_provider()
@@ -179,13 +190,15 @@ class GenAITelemetry:
             current_logger = get_logger_provider()
             if current_logger is not self._waiting_logger:
                 self._use_logger_provider(current_logger)
+        self._update_state()
 
     # --- the run lifecycle ----------------------------------------------------------------------------
 
     def start(self, attributes: Mapping[str, Any]) -> RunTelemetry | None:
-        """Return what to keep for a run starting with the span ``attributes``; ``None`` when not measured."""
-        if self._waiting_meter is not None or self._waiting_logger is not None:
-            self._check_globals()
+        """Return what to keep for a run starting with the span ``attributes``; ``None`` when not measured.
+
+        Called only while :attr:`recording`.
+        """
         operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
         if operation not in MEASURED_OPERATIONS:
             return None
@@ -215,6 +228,7 @@ class GenAITelemetry:
     def end(
         self,
         run: Run,
+        context: Context,
         error_type: str | None = None,
         end_attributes: Mapping[str, Any] | None = None,
         response: Any = None,
@@ -226,6 +240,8 @@ class GenAITelemetry:
 
         Args:
             run: The run; ``run.telemetry`` is set.
+            context: The context with the run's span current: the SDK's exemplars point at the run's span
+                (with the default trace-based exemplar filter, when it is sampled), whatever is current here.
             error_type: The failure's ``error.type``.
             end_attributes: A model call's end attributes (response model, token usage, streaming figures).
             response: A model call's response, for the event's output messages.
@@ -241,29 +257,33 @@ class GenAITelemetry:
                 point = {**point, sc.GEN_AI_RESPONSE_MODEL: response_model}
         instruments = self.instruments
         if instruments is not None:
-            instruments.duration.record(duration, point if error_type is None else {**point, sc.ERROR_TYPE: error_type})
+            instruments.duration.record(
+                duration, point if error_type is None else {**point, sc.ERROR_TYPE: error_type}, context
+            )
             if end_attributes is not None and error_type is None:
-                self._record_model(instruments, run, point, end_attributes)
+                self._record_model(instruments, run, point, end_attributes, context)
         events = self.events
         if telemetry.event_attributes is not None and events is not None:
             events.emit(run.span, telemetry, error_type, end_attributes, response)
 
     @staticmethod
-    def _record_model(instruments: Instruments, run: Run, point: Attributes, end: Mapping[str, Any]) -> None:
+    def _record_model(
+        instruments: Instruments, run: Run, point: Attributes, end: Mapping[str, Any], context: Context
+    ) -> None:
         input_tokens = end.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            instruments.token_usage.record(input_tokens, {**point, **_INPUT})
+            instruments.token_usage.record(input_tokens, {**point, **_INPUT}, context)
         output_tokens = end.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            instruments.token_usage.record(output_tokens, {**point, **_OUTPUT})
+            instruments.token_usage.record(output_tokens, {**point, **_OUTPUT}, context)
         first_chunk = end.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
         if isinstance(first_chunk, float):
-            instruments.time_to_first_chunk.record(first_chunk, point)
+            instruments.time_to_first_chunk.record(first_chunk, point, context)
             # One point per streamed call: the mean time per chunk after the first. A point per chunk, as the
             # conventions describe it, would cost a few microseconds of SDK work per chunk on the caller's thread.
             if run.chunk_count > 1:
                 after_first = max(0.0, (time.time_ns() - run.first_chunk_ns) / 1e9)
-                instruments.time_per_output_chunk.record(after_first / (run.chunk_count - 1), point)
+                instruments.time_per_output_chunk.record(after_first / (run.chunk_count - 1), point, context)
 
 
 def telemetry_for(

@@ -16,7 +16,7 @@ from lc_otel._attributes import tools as _tools
 from lc_otel._attributes.tags_metadata import Attributes, is_mapping, run_name
 from lc_otel._internal_errors import report_internal_error
 from lc_otel._tracing.run_spans import RunSpans
-from lc_otel._tracing.run_table import Run
+from lc_otel._tracing.run_table import Run, run_context
 
 
 class ModelCallbacks(RunSpans):
@@ -85,7 +85,7 @@ class ModelCallbacks(RunSpans):
             run = self._start_model(
                 sc.OP_CHAT, "chat_model", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
-            if self._telemetry is not None:  # the prompt for the inference details event, when it is on
+            if run is not None and run.telemetry is not None and self._telemetry is not None:  # for the event
                 self._telemetry.model_inputs(run, messages, chat=True)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_chat_model_start", internal)
@@ -114,7 +114,7 @@ class ModelCallbacks(RunSpans):
             run = self._start_model(
                 sc.OP_TEXT_COMPLETION, "llm", serialized, run_id, parent_run_id, tags, metadata, kwargs, content
             )
-            if self._telemetry is not None:
+            if run is not None and run.telemetry is not None and self._telemetry is not None:
                 self._telemetry.model_inputs(run, prompts, chat=False)
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)
             report_internal_error("OpenTelemetryCallbackHandler.on_llm_start", internal)
@@ -178,7 +178,7 @@ class ModelCallbacks(RunSpans):
                 attributes = self._model_end_attributes(run, response)
                 run.span.set_attributes(attributes)
                 if run.telemetry is not None and self._telemetry is not None:
-                    self._telemetry.end(run, None, attributes, response)
+                    self._telemetry.end(run, run_context(run), None, attributes, response)
             finally:
                 run.span.end()
         except Exception as internal:  # noqa: BLE001 - never raise into the host (see lc_otel._internal_errors)

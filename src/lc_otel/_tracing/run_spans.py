@@ -182,8 +182,12 @@ class RunSpans(BaseCallbackHandler):
             if attempt is not None and parent is not None:
                 # with_retry never calls on_retry: its attempts 2, 3, ... carry the structural tag retry:attempt:N.
                 parent.span.add_event(sc.EVENT_RETRY, {sc.EVENT_RETRY_ATTEMPT: attempt - 1})
-            if self._telemetry is not None:
-                run.telemetry = self._telemetry.start(attributes)
+            telemetry = self._telemetry
+            if telemetry is not None:
+                if telemetry.waiting and parent is None:  # a global provider set since: from the next request on
+                    telemetry.refresh()
+                if telemetry.recording:
+                    run.telemetry = telemetry.start(attributes)
         except Exception as internal:  # noqa: BLE001 - the span is started: it is tracked and ends, whatever failed
             report_internal_error("OpenTelemetryCallbackHandler._start", internal)
         evicted = self._runs.add(run)
@@ -289,7 +293,7 @@ class RunSpans(BaseCallbackHandler):
         if self._telemetry is None or (error is not None and run_outcome.is_cancellation(error)):
             return
         failure = None if error is None or run_outcome.is_control_flow(error) else run_outcome.error_type(error)
-        self._telemetry.end(run, failure)
+        self._telemetry.end(run, run_context(run), failure)
 
     def _mark_outcome(self, run: Run, error: BaseException) -> None:
         if run_outcome.is_cancellation(error):

@@ -7,7 +7,8 @@
 - ``lc-otel``: ``OpenTelemetryCallbackHandler`` with default settings (content capture off);
   ``lc-otel-content``: the same with content capture on; ``lc-otel-metrics``: the same recording the GenAI
   metrics into an SDK MeterProvider (a reader that collects only when asked: recording is measured, export
-  is not, as for spans).
+  is not, as for spans); ``lc-otel-metrics-own``: the same into a MeterProvider whose histograms discard what
+  they are given, so what it adds is lc-otel's own metrics work, the SDK's ``record()`` left out.
 - ``lc-otel-otlp``: ``lc-otel`` exporting for real over OTLP/HTTP to a local sink (the export cost).
 
 Every handler has ``run_inline = True``, like lc-otel's: a sync handler without it is dispatched to a thread
@@ -23,6 +24,7 @@ from typing import Any, Final
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry import metrics as metrics_api
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -177,17 +179,57 @@ def _provider(exporter: SpanExporter) -> TracerProvider:
     return provider
 
 
-def _lc_otel(exporter: SpanExporter, *, capture_content: bool, metrics: bool = False) -> tuple[TracerProvider, Any]:
+class DiscardingMeterProvider(metrics_api.MeterProvider):
+    """A MeterProvider (not the API's no-op one, which lc-otel recognises and skips) whose instruments discard."""
+
+    def get_meter(self, name: str, version: str | None = None, schema_url: str | None = None, *args: Any) -> Any:
+        return _DiscardingMeter(name)
+
+
+class _DiscardingMeter(metrics_api.Meter):
+    """Hands out the API's no-op instruments: ``record()`` returns at once."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._noop = metrics_api.NoOpMeter(name)
+
+    def create_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_counter(*args, **kwargs)
+
+    def create_up_down_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_up_down_counter(*args, **kwargs)
+
+    def create_observable_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_observable_counter(*args, **kwargs)
+
+    def create_histogram(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_histogram(*args, **kwargs)
+
+    def create_gauge(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_gauge(*args, **kwargs)
+
+    def create_observable_gauge(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_observable_gauge(*args, **kwargs)
+
+    def create_observable_up_down_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._noop.create_observable_up_down_counter(*args, **kwargs)
+
+
+def _lc_otel(
+    exporter: SpanExporter, *, capture_content: bool, metrics: str | None = None
+) -> tuple[TracerProvider, Any]:
     from lc_otel import OpenTelemetryCallbackHandler
     from lc_otel._settings import Settings
 
     provider = _provider(exporter)
-    meter_provider = None
-    if metrics:
+    meter_provider: Any = None
+    if metrics == "sdk":
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
         meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    elif metrics == "discarding":
+        meter_provider = DiscardingMeterProvider()
     handler = OpenTelemetryCallbackHandler(
         provider, settings=Settings(capture_content=capture_content), meter_provider=meter_provider
     )
@@ -212,15 +254,23 @@ def setup(name: str, *, otlp_endpoint: str | None = None) -> Setup:
         provider = _provider(exporter)
         raw = RawSpansHandler(provider, attributes=name == "raw")
         return Setup([raw], provider, exporter, raw)
-    if name in ("lc-otel", "lc-otel-content", "lc-otel-metrics"):
-        provider, handler = _lc_otel(
-            exporter, capture_content=name == "lc-otel-content", metrics=name == "lc-otel-metrics"
-        )
+    if name in ("lc-otel", "lc-otel-content", "lc-otel-metrics", "lc-otel-metrics-own"):
+        metrics = {"lc-otel-metrics": "sdk", "lc-otel-metrics-own": "discarding"}.get(name)
+        provider, handler = _lc_otel(exporter, capture_content=name == "lc-otel-content", metrics=metrics)
         return Setup([handler], provider, exporter, handler)
     raise ValueError(f"unknown configuration {name!r}")
 
 
-CONFIGS: Final = ("none", "empty", "raw-bare", "raw", "lc-otel", "lc-otel-content", "lc-otel-metrics")
+CONFIGS: Final = (
+    "none",
+    "empty",
+    "raw-bare",
+    "raw",
+    "lc-otel",
+    "lc-otel-content",
+    "lc-otel-metrics",
+    "lc-otel-metrics-own",
+)
 """The configurations timed in every round (``lc-otel-otlp`` is measured separately)."""
 
 Factory = Callable[[str], Setup]

@@ -4,8 +4,10 @@
 process-to-process spread (a few percent of the whole invocation) is as large as the differences between the
 tracers' overheads. Here ``none``, ``raw`` and ``lc-otel`` run in one process, in alternating segments of the
 same workload, so they share the memory layout, the warm caches and the machine's state of the moment. The
-figure per workload is overhead(lc-otel) / overhead(raw), from each configuration's third-fastest segment;
-then the cost of one more streamed token above the empty handler, from the two stream lengths, the same way.
+figures per workload are overhead(lc-otel) / overhead(raw) and what recording the GenAI metrics adds to
+lc-otel's overhead (``lc-otel-metrics``; ``lc-otel-metrics-own``: the part that is lc-otel's, the SDK's
+``record()`` left out), from each configuration's third-fastest segment; then the cost of
+one more streamed token above the empty handler, from the two stream lengths, the same way.
 Not a target: a way to see whether a change to the hot path moved lc-otel, below the noise of ``run.py``.
 """
 
@@ -27,7 +29,7 @@ from benchmarks.configs import Setup, setup  # noqa: E402
 from benchmarks.workloads import LONG_STREAM_TOKENS, STREAM_TOKENS, WORKLOADS  # noqa: E402
 from lc_otel._propagation import install as propagation  # noqa: E402
 
-CONFIGS = ("none", "raw", "lc-otel")
+CONFIGS = ("none", "raw", "lc-otel", "lc-otel-metrics", "lc-otel-metrics-own")
 SEGMENT = {"simple": 400, "nested": 100, "stream": 30, "stream-long": 8, "concurrent": 500}
 """Invocations per segment: about a quarter of a second each."""
 
@@ -84,13 +86,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="segments per configuration and workload")
     args = parser.parse_args()
     built = {name: setup(name) for name in (*CONFIGS, "empty")}
-    print("| workload | none us | raw us | lc-otel us | overhead / floor |")
-    print("|---|---:|---:|---:|---:|")
+    print("| workload | none us | raw us | lc-otel us | overhead / floor | metrics add | of which lc-otel's own |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for workload in ("simple", "nested", "stream", "concurrent"):
         typical = _typical(built, CONFIGS, workload, args.rounds)
-        ratio = (typical["lc-otel"] - typical["none"]) / (typical["raw"] - typical["none"])
+        overhead = typical["lc-otel"] - typical["none"]
+        ratio = overhead / (typical["raw"] - typical["none"])
+        metrics_share = (typical["lc-otel-metrics"] - typical["lc-otel"]) / overhead
+        own_share = (typical["lc-otel-metrics-own"] - typical["lc-otel"]) / overhead
         print(
-            f"| {workload} | {typical['none']:.0f} | {typical['raw']:.0f} | {typical['lc-otel']:.0f} | {ratio:.2f} |",
+            f"| {workload} | {typical['none']:.0f} | {typical['raw']:.0f} | {typical['lc-otel']:.0f} | {ratio:.2f} "
+            f"| {metrics_share:+.1%} | {own_share:+.1%} |",
             flush=True,
         )
     print(f"\n(lc-otel - empty handler) per additional streamed token: {per_token(args.rounds, built):.2f} us")

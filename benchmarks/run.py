@@ -268,13 +268,13 @@ def _floor_ratio(results: list[dict[str, Any]], config: str, workload: str) -> f
     return statistics.median(ratios) if ratios else float("nan")
 
 
-def _metrics_share(results: list[dict[str, Any]], workload: str) -> float:
+def _metrics_share(results: list[dict[str, Any]], workload: str, config: str = "lc-otel-metrics") -> float:
     """(overhead with metrics - overhead without) / overhead without, per round, then the median."""
     shares: list[float] = []
     for round_no in sorted({r["round"] for r in results}):
         none = _in_round(results, "none", workload, round_no)
         plain = _in_round(results, "lc-otel", workload, round_no) - none
-        shares.append((_in_round(results, "lc-otel-metrics", workload, round_no) - none - plain) / plain)
+        shares.append((_in_round(results, config, workload, round_no) - none - plain) / plain)
     return statistics.median(shares) if shares else float("nan")
 
 
@@ -359,6 +359,16 @@ def report(raw: dict[str, Any], configs: list[str]) -> tuple[str, list[Check]]:
                     f"{share:+.1%}",
                     f"<= {MAX_METRICS_SHARE:.0%}" if workload in FLOOR_RATIO_WORKLOADS else "reported",
                     share <= MAX_METRICS_SHARE or workload not in FLOOR_RATIO_WORKLOADS,
+                )
+            )
+        if "lc-otel-metrics-own" in configs:
+            own = _metrics_share(timings, workload, "lc-otel-metrics-own")
+            checks.append(
+                Check(
+                    f"{workload}: metrics on, lc-otel's own part (the SDK's record() left out)",
+                    f"{own:+.1%}",
+                    "reported",
+                    True,
                 )
             )
         spans_ok = all(_first(timings, c, workload, "spans") == runs for c in configs if c not in ("none", "empty"))

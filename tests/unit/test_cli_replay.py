@@ -249,6 +249,18 @@ def test_nothing_listening_is_one_line_at_once(recorded: Path, capsys: pytest.Ca
     )
 
 
+@pytest.mark.parametrize("timeout", ["inf", "nan", "-1", "0", "1e999", "soon"])
+def test_a_timeout_that_is_no_positive_number_of_seconds_is_refused(
+    recorded: Path, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    # inf or nan would reach the exporters as their deadline: a replay that never gives up.
+    assert main(["replay", str(recorded), "--endpoint", "http://127.0.0.1:4318", "--timeout", timeout]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lc-otel replay: error: argument --timeout: ")
+    assert f"'{timeout}'" in err
+    assert err.count("\n") == 1
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

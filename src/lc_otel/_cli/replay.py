@@ -318,8 +318,8 @@ def _replay_lines(path: str, exporter: SpanExporter, where: str, progress: Progr
 # --- the command --------------------------------------------------------------------------------------
 
 
-def add_parser(commands: Any, endpoint_type: Callable[[str], str]) -> None:
-    """Register ``replay`` on the ``lc-otel`` sub-command parsers."""
+def add_parser(commands: Any, endpoint_type: Callable[[str], str], seconds_type: Callable[[str], float]) -> None:
+    """Register ``replay`` on the ``lc-otel`` sub-command parsers, with the CLI's endpoint and seconds checks."""
     command = commands.add_parser(
         "replay",
         help="send a recorded OTLP-JSON-lines file to an OTLP backend (Jaeger, a collector)",
@@ -334,7 +334,11 @@ def add_parser(commands: Any, endpoint_type: Callable[[str], str]) -> None:
         "--protocol", choices=("grpc", "http/protobuf"), help="OTLP protocol (default: from the endpoint)"
     )
     command.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="give up on one batch after this long (10)"
+        "--timeout",
+        type=seconds_type,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on one batch after this long (10)",
     )
 
 

@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from lc_otel._cli import replay
 
-    replay.add_parser(commands, _endpoint, _seconds)
+    replay.add_parser(commands, _endpoint, _seconds, _size)
     return parser
 
 

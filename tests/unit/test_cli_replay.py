@@ -207,6 +207,24 @@ def test_a_large_file_gets_a_progress_line_and_corrupt_lines_are_skipped(recorde
     assert progress[-1].endswith("(100%)")
 
 
+def test_a_byte_order_mark_and_an_overlong_line_are_read_as_traces_file_reads_them(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Saved by a Windows editor (a byte-order mark first), with one 5 MB line pasted in: the first line is
+    # still read, the long one is skipped unread and reported, the rest is sent.
+    first, *rest = recorded.read_bytes().splitlines(keepends=True)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(b"\xef\xbb\xbf" + first + b"[" * 5_000_000 + b"\n" + b"".join(rest))
+    with Receiver() as receiver:
+        code = main(["replay", str(edited), "--endpoint", receiver.url, "--protocol", "http/protobuf",
+                     "--max-bytes", "1M"])  # fmt: skip
+    assert code == 0
+    assert len(receiver.spans()) == len(_file_spans(recorded))
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"lc-otel: {edited}:2: skipped a corrupt line: longer than 1 MiB (--max-bytes), not read"
+    assert err[-1].startswith(f"lc-otel: sent {len(_file_spans(recorded))} spans from {edited} to ")  # after progress
+
+
 def test_a_refusing_or_missing_backend_is_one_line_and_exit_1(
     recorded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

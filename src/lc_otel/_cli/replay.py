@@ -19,8 +19,8 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, BinaryIO, Final, TextIO
 from urllib.parse import urlsplit
 
 from opentelemetry.sdk.resources import Resource
@@ -29,8 +29,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from lc_otel._cli.http import display_url
+from lc_otel._cli.http import DEFAULT_MAX_BYTES, display_url, format_size
 from lc_otel._cli.terminal import printable, quiet_logs, shorten, write_line
+from lc_otel._cli.traces.file import lines, open_spans_file, too_long
 from lc_otel._export.configure import ExportTarget, otlp_exporter, resolve_target
 
 BATCH_SPANS: Final = 512
@@ -216,16 +217,6 @@ class Progress:
             self._stream.flush()
 
 
-def _lines(path: str) -> Iterator[tuple[int, int, bytes]]:
-    """``(line number, bytes read so far, line)`` of every non-blank line."""
-    done = 0
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            done += len(raw)
-            if raw.strip():
-                yield number, done, raw
-
-
 def _check_reachable(target: ExportTarget, timeout: float, where: str) -> None:
     """Fail at once, in one line, when nothing listens at the endpoint (the exporters would retry for seconds).
 
@@ -258,6 +249,7 @@ def replay(
     target: ExportTarget,
     *,
     timeout: float = 10.0,
+    max_line_bytes: int = DEFAULT_MAX_BYTES,
     stderr: TextIO | None = None,
     progress_from_bytes: int = PROGRESS_FROM_BYTES,
     exporter_factory: Callable[[ExportTarget, float], SpanExporter] = otlp_exporter,
@@ -275,10 +267,14 @@ def replay(
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
     _check_reachable(target, timeout, where)
     progress = Progress(stderr, size, enabled=size >= progress_from_bytes)
-    with quiet_logs("opentelemetry.exporter", "opentelemetry.sdk"):
+    try:
+        handle = open_spans_file(path, timeout)
+    except OSError as error:
+        raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
+    with handle, quiet_logs("opentelemetry.exporter", "opentelemetry.sdk"):
         exporter = exporter_factory(target, timeout)
         try:
-            sent, skipped = _replay_lines(path, exporter, where, progress, stderr)
+            sent, skipped = _replay_lines(handle, path, max_line_bytes, exporter, where, progress, stderr)
         finally:
             progress.done()
             exporter.shutdown()
@@ -289,24 +285,34 @@ def replay(
     return sent, skipped
 
 
-def _replay_lines(path: str, exporter: SpanExporter, where: str, progress: Progress, stderr: TextIO) -> tuple[int, int]:
+def _replay_lines(
+    handle: BinaryIO,
+    path: str,
+    max_line_bytes: int,
+    exporter: SpanExporter,
+    where: str,
+    progress: Progress,
+    stderr: TextIO,
+) -> tuple[int, int]:
     sent = skipped = 0
     batch: list[ReadableSpan] = []
     try:
-        for number, done, raw in _lines(path):
+        for line in lines(handle, max_line_bytes):
             try:
-                batch.extend(spans_of_line(json.loads(raw.decode("utf-8"))))
+                if line.raw is None:
+                    raise ValueError(too_long(max_line_bytes))
+                batch.extend(spans_of_line(json.loads(line.raw.decode("utf-8"))))
             except (UnicodeDecodeError, ValueError, TypeError, AttributeError, OverflowError, RecursionError) as bad:
                 skipped += 1
                 if skipped <= _MAX_BAD_LINES_SHOWN:
                     reason = shorten(str(bad) or type(bad).__name__)
-                    write_line(stderr, f"lc-otel: {printable(path)}:{number}: skipped a corrupt line: {reason}")
+                    write_line(stderr, f"lc-otel: {printable(path)}:{line.number}: skipped a corrupt line: {reason}")
                 continue
             while len(batch) >= BATCH_SPANS:
                 _send(exporter, batch[:BATCH_SPANS], where)
                 sent += BATCH_SPANS
                 del batch[:BATCH_SPANS]
-            progress.update(done, sent + len(batch))
+            progress.update(line.done, sent + len(batch))
         if batch:
             _send(exporter, batch, where)
             sent += len(batch)
@@ -318,8 +324,13 @@ def _replay_lines(path: str, exporter: SpanExporter, where: str, progress: Progr
 # --- the command --------------------------------------------------------------------------------------
 
 
-def add_parser(commands: Any, endpoint_type: Callable[[str], str], seconds_type: Callable[[str], float]) -> None:
-    """Register ``replay`` on the ``lc-otel`` sub-command parsers, with the CLI's endpoint and seconds checks."""
+def add_parser(
+    commands: Any,
+    endpoint_type: Callable[[str], str],
+    seconds_type: Callable[[str], float],
+    size_type: Callable[[str], int],
+) -> None:
+    """Register ``replay`` on the ``lc-otel`` sub-command parsers, with the CLI's endpoint, seconds and size checks."""
     command = commands.add_parser(
         "replay",
         help="send a recorded OTLP-JSON-lines file to an OTLP backend (Jaeger, a collector)",
@@ -340,6 +351,13 @@ def add_parser(commands: Any, endpoint_type: Callable[[str], str], seconds_type:
         metavar="SECONDS",
         help="give up on one batch after this long (10)",
     )
+    command.add_argument(
+        "--max-bytes",
+        type=size_type,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
+        help=f"longer lines are skipped unread and reported: 1048576, 512k, 64M ({format_size(DEFAULT_MAX_BYTES)})",
+    )
 
 
 def run(args: argparse.Namespace, stderr: TextIO | None = None) -> int:
@@ -353,7 +371,9 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> int:
         )
         return 1
     try:
-        sent, _ = replay(args.file, target, timeout=max(0.1, args.timeout), stderr=stderr)
+        sent, _ = replay(
+            args.file, target, timeout=max(0.1, args.timeout), max_line_bytes=args.max_bytes, stderr=stderr
+        )
     except ReplayError as error:
         write_line(stderr, f"lc-otel: {printable(str(error))}")
         return 1

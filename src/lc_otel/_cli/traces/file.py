@@ -13,6 +13,7 @@ import os
 import select
 import stat
 import time
+from collections.abc import Iterator
 from typing import BinaryIO, Final
 
 from lc_otel._cli.http import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_SECONDS, format_size
@@ -62,11 +63,16 @@ def read_spans_file(
     Raises:
         OSError: The file cannot be opened or read (:class:`FileError` when the reason is ours to word).
     """
-    with _open(path, pipe_wait) as handle:
+    with open_spans_file(path, pipe_wait) as handle:
         return _read(handle, max_line_bytes)
 
 
-def _open(path: str | os.PathLike[str], pipe_wait: float) -> BinaryIO:
+def open_spans_file(path: str | os.PathLike[str], pipe_wait: float) -> BinaryIO:
+    """Open ``path`` for reading in binary: a regular file, a device, or a named pipe once its writer came.
+
+    Raises:
+        OSError: It cannot be opened (:class:`FileError` for a directory, or a pipe nobody wrote to in time).
+    """
     mode = os.stat(path).st_mode
     if stat.S_ISDIR(mode):
         raise FileError("it is a directory")
@@ -88,38 +94,65 @@ def _open(path: str | os.PathLike[str], pipe_wait: float) -> BinaryIO:
         raise
 
 
-def _read(handle: BinaryIO, max_line_bytes: int) -> FileContents:
-    spans: list[Span] = []
-    bad: list[BadLine] = []
-    seen = 0
-    number = 0
+@dataclasses.dataclass(frozen=True, slots=True)
+class Line:
+    """One non-blank line of a file, as :func:`lines` reads it."""
+
+    number: int
+    """1-based line number."""
+    done: int
+    """Bytes of the file read so far, this line included."""
+    raw: bytes | None
+    """The line's bytes (a leading byte-order mark removed); ``None`` for a line longer than the cap."""
+
+
+def lines(handle: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
+    """Every non-blank line of ``handle``; a line over ``max_line_bytes`` is skipped unread, as ``raw=None``.
+
+    Memory stays bounded by the cap whatever the file holds: a longer line is never held whole.
+    """
+    number = done = 0
     while True:
         # Bytes, so that one line of bad UTF-8 is one bad line rather than an unreadable file.
         raw = handle.readline(max_line_bytes + 1)
         if not raw:
-            break
+            return
         number += 1
+        done += len(raw)
         if number == 1:
             raw = raw.removeprefix(_BOM)  # written by some Windows editors; JSON forbids it
         if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-            _skip_rest_of_line(handle)
-            seen += 1
-            bad.append(BadLine(number, f"longer than {format_size(max_line_bytes)} (--max-bytes), not read"))
-            continue
-        if not raw.strip():
-            continue
+            done += _skip_rest_of_line(handle)
+            yield Line(number, done, None)
+        elif raw.strip():
+            yield Line(number, done, raw)
+
+
+def too_long(max_line_bytes: int) -> str:
+    """The reason given for a line over the cap."""
+    return f"longer than {format_size(max_line_bytes)} (--max-bytes), not read"
+
+
+def _read(handle: BinaryIO, max_line_bytes: int) -> FileContents:
+    spans: list[Span] = []
+    bad: list[BadLine] = []
+    seen = 0
+    for line in lines(handle, max_line_bytes):
         seen += 1
-        reason = _parse_line(raw, spans)
+        reason = too_long(max_line_bytes) if line.raw is None else _parse_line(line.raw, spans)
         if reason is not None:
-            bad.append(BadLine(number, reason))
+            bad.append(BadLine(line.number, reason))
     return FileContents(spans, bad, seen)
 
 
-def _skip_rest_of_line(handle: BinaryIO) -> None:
+def _skip_rest_of_line(handle: BinaryIO) -> int:
+    """Read past the end of the current line, a chunk at a time; return the bytes skipped."""
+    skipped = 0
     while True:
         chunk = handle.readline(_SKIP_CHUNK)
+        skipped += len(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return
+            return skipped
 
 
 def _parse_line(raw: bytes, spans: list[Span]) -> str | None:

@@ -8,7 +8,8 @@ dictionary reads and the SDK's ``record`` calls, and an unmeasured one a single 
 
 With no MeterProvider anywhere (the API's no-op default) nothing is recorded: the handler gets no
 ``GenAITelemetry`` at all when the provider is a no-op, and while the global provider is still the API's
-placeholder each run start asks once whether one was set since (``instrument()`` before ``configure()``).
+placeholder each top-level run start asks whether one was set since (``instrument()`` before
+``configure()``); the other runs cost one attribute read.
 """
 
 from __future__ import annotations

@@ -155,6 +155,43 @@ def test_the_deadline_covers_the_whole_search(capsys: pytest.CaptureFixture[str]
     assert elapsed < 4
 
 
+def test_the_deadline_covers_a_name_lookup_that_hangs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead DNS server holds getaddrinfo for its own retries; --timeout still ends the search on time."""
+    release = threading.Event()
+    lookups: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def hanging_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "jaeger.slow-dns.test":
+            lookups.append(host)
+            release.wait(60)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    try:
+        code, out, err, elapsed = run(capsys, "--jaeger", "http://jaeger.slow-dns.test:16686", "--timeout", "1")
+    finally:
+        release.set()  # let the abandoned lookup thread finish
+    line = one_line_error(code, out, err)
+    assert line == "lc-otel: no complete answer from Jaeger at http://jaeger.slow-dns.test:16686 within 1 s (--timeout)"
+    assert lookups == ["jaeger.slow-dns.test"]
+    assert elapsed < 10  # was: as long as the resolver took (here 60 s)
+
+
+def test_a_name_that_does_not_resolve_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unknown(host: Any, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    line = one_line_error(*run(capsys, "--jaeger", "http://no-such-host.test:16686", "--timeout", "5")[:3])
+    assert line == "lc-otel: cannot reach Jaeger at http://no-such-host.test:16686: Name or service not known"
+
+
 def test_an_endless_body_stops_at_the_byte_cap(capsys: pytest.CaptureFixture[str]) -> None:
     def script(conn: Connection) -> None:
         conn.read_request()

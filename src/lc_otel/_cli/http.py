@@ -170,8 +170,62 @@ class _Deadline:
             self._sockets.clear()
 
 
+def _resolve(host: str, port: int, deadline: _Deadline) -> list[Any]:
+    """``getaddrinfo`` for a TCP connection, given up on when the deadline passes.
+
+    The resolver has no timeout of its own (a dead DNS server holds it for the resolver's own retries, tens of
+    seconds), so it runs in a daemon thread that is left behind if it outlasts the deadline.
+    """
+    found: list[Any] = []
+    failed: list[OSError] = []
+
+    def lookup() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except OSError as exc:
+            failed.append(exc)
+
+    resolver = threading.Thread(target=lookup, name="lc-otel-resolve", daemon=True)
+    resolver.start()
+    resolver.join(deadline.remaining())
+    if resolver.is_alive() or deadline.expired:
+        raise TimeoutError
+    if failed:
+        raise failed[0]
+    return found
+
+
+def _connect_within(deadline: _Deadline) -> Any:
+    """A ``socket.create_connection`` whose name lookup counts against ``deadline`` too."""
+
+    def connect(
+        address: tuple[str, int], timeout: float | None = None, source_address: tuple[str, int] | None = None
+    ) -> socket.socket:
+        host, port = address
+        last: OSError = OSError(f"no address for {host}")
+        for family, kind, proto, _, sockaddr in _resolve(host, port, deadline):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(min(timeout, deadline.remaining()) if timeout is not None else deadline.remaining())
+                if source_address is not None:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+            except OSError as exc:
+                sock.close()
+                last = exc
+                continue
+            return sock
+        raise last
+
+    return connect
+
+
 def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
     class Watched(http.client.HTTPConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._create_connection = _connect_within(deadline)
+
         def connect(self) -> None:
             # Runs inside HTTPSConnection.connect too (see the class below), before the TLS handshake.
             super().connect()

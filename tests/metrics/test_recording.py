@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import tool
 from opentelemetry._logs import _internal as logs_api
+from opentelemetry.metrics import MeterProvider as MeterProviderAPI
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.metrics import _internal as metrics_api
 from opentelemetry.sdk.metrics import MeterProvider
@@ -369,3 +371,38 @@ def test_a_handler_waiting_for_a_global_provider_asks_once_per_top_level_run(
     chain.invoke({"q": "a"}, {"callbacks": [handler]})  # four runs: sequence, prompt, model, parser
     chain.invoke({"q": "b"}, {"callbacks": [handler]})
     assert len(asked) == 2
+
+
+def test_an_api_whose_record_takes_no_context_still_gets_every_point(provider: TracerProvider) -> None:
+    # opentelemetry-api before 1.28 has record(amount, attributes): passing the run's context there would be a
+    # TypeError at every point. The points must arrive, without the context.
+    class OldHistogram:
+        def __init__(self) -> None:
+            self.points: list[tuple[float, dict[str, Any]]] = []
+
+        def record(self, amount: float, attributes: Any = None) -> None:
+            self.points.append((amount, dict(attributes or {})))
+
+    class OldMeter(metrics_api.Meter):  # only create_histogram is called
+        def __init__(self) -> None:
+            super().__init__("old")
+            self.histograms: dict[str, OldHistogram] = {}
+
+        def create_histogram(self, name: str, unit: str = "", description: str = "", **kwargs: Any) -> Any:
+            return self.histograms.setdefault(name, OldHistogram())
+
+    OldMeter.__abstractmethods__ = frozenset()
+
+    class OldMeterProvider(MeterProviderAPI):
+        def __init__(self) -> None:
+            self.meter = OldMeter()  # type: ignore[abstract]  # the abstract methods are never called
+
+        def get_meter(self, *args: Any, **kwargs: Any) -> Any:
+            return self.meter
+
+    old = OldMeterProvider()
+    handler = OpenTelemetryCallbackHandler(provider, settings=Settings(), meter_provider=old)
+    FakeChatModel(responses=[reply(input_tokens=7, output_tokens=3)]).invoke("hi", {"callbacks": [handler]})
+    tokens = old.meter.histograms[TOKENS].points
+    assert sorted((amount, point["gen_ai.token.type"]) for amount, point in tokens) == [(3, "output"), (7, "input")]
+    assert len(old.meter.histograms[DURATION].points) == 1

@@ -3,13 +3,20 @@
 The conventions advise explicit bucket boundaries; the API takes them as ``explicit_bucket_boundaries_advisory``
 (opentelemetry-api 1.23 and later). An older API gets the instruments without the advice, and the SDK's
 default boundaries apply.
+
+Each point is recorded in the measured run's context, for the SDK's exemplars (``record(..., context)``,
+opentelemetry-api 1.28 and later); with an older API the context is left out and exemplars, which it does not
+have, are not missed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Final
+import inspect
+from collections.abc import Callable
+from typing import Any, Final
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import Histogram, Meter
 
 TOKEN_USAGE: Final = "gen_ai.client.token.usage"
@@ -39,23 +46,46 @@ TOKEN_BUCKETS: Final = (
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 
 
-def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Histogram:
+Record = Callable[[float, Any, Context], None]
+"""Record one point: ``(amount, attributes, context)``."""
+
+
+def _takes_context(histogram: Histogram) -> bool:
     try:
-        return meter.create_histogram(
+        return "context" in inspect.signature(histogram.record).parameters
+    except (TypeError, ValueError):  # a record() that cannot be introspected: call it the way every API takes
+        return False
+
+
+def _recorder(histogram: Histogram) -> Record:
+    """``histogram.record`` itself, or, for an API older than 1.28, a function that leaves the context out."""
+    if _takes_context(histogram):
+        return histogram.record
+
+    def record(amount: float, attributes: Any, context: Context) -> None:
+        histogram.record(amount, attributes)
+
+    return record
+
+
+def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Record:
+    try:
+        histogram = meter.create_histogram(
             name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
         )
     except TypeError:  # an API older than 1.23 knows no advice
-        return meter.create_histogram(name, unit=unit, description=description)
+        histogram = meter.create_histogram(name, unit=unit, description=description)
+    return _recorder(histogram)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Instruments:
-    """The four histograms lc_otel records, created once per meter."""
+    """How to record a point on each of the four histograms lc_otel records, made once per meter."""
 
-    token_usage: Histogram
-    duration: Histogram
-    time_to_first_chunk: Histogram
-    time_per_output_chunk: Histogram
+    token_usage: Record
+    duration: Record
+    time_to_first_chunk: Record
+    time_per_output_chunk: Record
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments:

@@ -258,7 +258,7 @@ class GenAITelemetry:
                 point = {**point, sc.GEN_AI_RESPONSE_MODEL: response_model}
         instruments = self.instruments
         if instruments is not None:
-            instruments.duration.record(
+            instruments.duration(
                 duration, point if error_type is None else {**point, sc.ERROR_TYPE: error_type}, context
             )
             if end_attributes is not None and error_type is None:
@@ -273,18 +273,18 @@ class GenAITelemetry:
     ) -> None:
         input_tokens = end.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         if isinstance(input_tokens, int):
-            instruments.token_usage.record(input_tokens, {**point, **_INPUT}, context)
+            instruments.token_usage(input_tokens, {**point, **_INPUT}, context)
         output_tokens = end.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         if isinstance(output_tokens, int):
-            instruments.token_usage.record(output_tokens, {**point, **_OUTPUT}, context)
+            instruments.token_usage(output_tokens, {**point, **_OUTPUT}, context)
         first_chunk = end.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
         if isinstance(first_chunk, float):
-            instruments.time_to_first_chunk.record(first_chunk, point, context)
+            instruments.time_to_first_chunk(first_chunk, point, context)
             # One point per streamed call: the mean time per chunk after the first. A point per chunk, as the
             # conventions describe it, would cost a few microseconds of SDK work per chunk on the caller's thread.
             if run.chunk_count > 1:
                 after_first = max(0.0, (time.time_ns() - run.first_chunk_ns) / 1e9)
-                instruments.time_per_output_chunk.record(after_first / (run.chunk_count - 1), point, context)
+                instruments.time_per_output_chunk(after_first / (run.chunk_count - 1), point, context)
 
 
 def telemetry_for(

@@ -193,3 +193,19 @@ def test_demo_cannot_write_its_file(
     assert (
         err == f"lc-otel: cannot write spans to {tmp_path / 'missing-dir' / 'spans.jsonl'}: No such file or directory\n"
     )
+
+
+def test_an_exporter_that_raises_is_a_failed_export() -> None:
+    # opentelemetry-exporter-otlp 1.27 raises on a refused connection instead of returning FAILURE: the demo
+    # must still say the spans did not arrive (it printed "Spans exported" and exited 0).
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from lc_otel._cli.demo import _RecordingExporter
+
+    class Refused(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            raise ConnectionError("Connection refused")
+
+    recording = _RecordingExporter(Refused())
+    assert recording.export([]) is SpanExportResult.FAILURE
+    assert recording.failed

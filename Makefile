@@ -18,9 +18,13 @@ MATRIX := 3.10 3.12 3.13
 LOCK_FLAGS := --quiet --universal --python-version 3.10 --custom-compile-command "make lock"
 
 COMPAT := .ci/.compat
-# The core tests again on the oldest LangChain we support (langchain-core 0.3.x).
+# The core tests again on the oldest LangChain and OpenTelemetry we support (langchain-core 0.3.x,
+# opentelemetry 1.27): files that import neither langchain nor langgraph (the compat venv has neither).
 COMPAT_TESTS := tests/unit/test_execution_modes.py tests/unit/test_errors_and_cancellation.py \
-	tests/unit/test_robustness.py tests/unit/test_tags_and_metadata.py
+	tests/unit/test_robustness.py tests/unit/test_tags_and_metadata.py tests/unit/test_content.py \
+	tests/unit/test_genai_providers.py tests/unit/test_genai_spans.py tests/unit/test_global.py \
+	tests/unit/test_settings.py tests/unit/test_testing.py tests/security/test_budgets.py \
+	tests/security/test_fork.py tests/security/test_lifecycle.py tests/security/test_many_handlers.py
 LATEST := .ci/.latest
 
 .PHONY: demo test lint typecheck unit compat matrix $(addprefix unit-,$(MATRIX)) full lock lock-upgrade \

@@ -199,14 +199,16 @@ def _connect_within(deadline: _Deadline) -> Any:
     """A ``socket.create_connection`` whose name lookup counts against ``deadline`` too."""
 
     def connect(
-        address: tuple[str, int], timeout: float | None = None, source_address: tuple[str, int] | None = None
+        address: tuple[str, int], timeout: object = None, source_address: tuple[str, int] | None = None
     ) -> socket.socket:
         host, port = address
         last: OSError = OSError(f"no address for {host}")
         for family, kind, proto, _, sockaddr in _resolve(host, port, deadline):
             sock = socket.socket(family, kind, proto)
             try:
-                sock.settimeout(min(timeout, deadline.remaining()) if timeout is not None else deadline.remaining())
+                # http.client passes the request's timeout, or socket's "global default" sentinel when it has none.
+                limit = deadline.remaining()
+                sock.settimeout(min(timeout, limit) if isinstance(timeout, (int, float)) else limit)
                 if source_address is not None:
                     sock.bind(source_address)
                 sock.connect(sockaddr)

@@ -8,10 +8,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -21,6 +17,7 @@ from lc_otel import OpenTelemetryCallbackHandler
 from lc_otel._settings import Settings
 from lc_otel.testing import FakeChatModel, find_span, reply
 from tests.security.exported import otlp_bytes
+from tests.support.raw_usage import RawUsageModel
 
 MODEL_OWN = (
     "langchain.run.id",
@@ -164,27 +161,6 @@ def test_ten_thousand_tags_give_a_bounded_number_of_log_records(
 # --- counts an OTLP int cannot hold -----------------------------------------------------------------------
 
 
-class _RawUsageModel(BaseChatModel):
-    """A model that reports usage only the way older integrations do: raw provider counts in ``llm_output``."""
-
-    token_usage: dict[str, Any]
-
-    @property
-    def _llm_type(self) -> str:
-        return "raw-usage"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(
-            generations=[ChatGeneration(message=AIMessage("ok"))], llm_output={"token_usage": self.token_usage}
-        )
-
-
 @pytest.mark.parametrize("bad", [2**63, 2**64 + 1, -5], ids=["2**63", "2**64+1", "negative"])
 def test_a_token_count_outside_int64_is_dropped_and_the_span_exported(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter, bad: int
@@ -215,7 +191,7 @@ def test_a_token_count_outside_int64_is_dropped_and_the_span_exported(
 def test_raw_provider_counts_outside_int64_are_dropped(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter, token_usage: dict[str, Any]
 ) -> None:
-    _RawUsageModel(token_usage=token_usage).invoke("q", cfg(handler))
+    RawUsageModel(token_usage=token_usage).invoke("q", cfg(handler))
 
     (span,) = exporter.get_finished_spans()
     otlp_bytes([span])

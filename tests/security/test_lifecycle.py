@@ -10,12 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import AsyncCallbackHandler, CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.documents import Document
-from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
@@ -30,6 +28,7 @@ from lc_otel._tracing import run_outcome
 from lc_otel._tracing.model import ModelCallbacks
 from lc_otel._tracing.run_spans import RunSpans
 from lc_otel.testing import FakeChatModel, find_span, reply
+from tests.support.raw_usage import RawUsageModel
 from tests.support.spans import parent_id, span_id
 
 
@@ -57,29 +56,15 @@ def assert_cancelled(span: ReadableSpan) -> None:
 # --- a failure inside an end or error path --------------------------------------------------------------------
 
 
-class _SuperscriptUsage(BaseChatModel):
-    """Reports its token counts as "²", "³": ``str.isdigit()`` says yes, ``int()`` says no."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "superscript-usage"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        usage = {"prompt_tokens": "²", "completion_tokens": "³", "total_tokens": "⁵"}
-        return ChatResult(generations=[ChatGeneration(message=AIMessage("hi"))], llm_output={"token_usage": usage})
-
-
 @pytest.mark.internal_errors
 def test_an_unreadable_token_count_still_ends_the_model_span_under_its_parent(
     handler: OpenTelemetryCallbackHandler, exporter: InMemorySpanExporter, double_ends: Callable[[], list[str]]
 ) -> None:
-    chain = RunnableLambda(lambda x: x).with_config(run_name="prepare") | _SuperscriptUsage()
+    chain = RunnableLambda(lambda x: x).with_config(run_name="prepare") | RawUsageModel(
+        # "²", "³": str.isdigit() says yes, int() says no.
+        token_usage={"prompt_tokens": "²", "completion_tokens": "³", "total_tokens": "⁵"},
+        answer="hi",
+    )
     assert chain.invoke("q", cfg(handler)).content == "hi"
     spans = exporter.get_finished_spans()
     assert sorted(s.name for s in spans) == ["RunnableSequence", "chat", "prepare"]

@@ -29,7 +29,7 @@ from lc_otel._export.endpoints import (
     without_userinfo,
 )
 from lc_otel._export.endpoints import env as _env
-from lc_otel._export.metrics_setup import configure_metrics_and_events
+from lc_otel._export.metrics_setup import Request, configure_metrics_and_events
 from lc_otel._export.pipeline import BoundedBatchProcessor, ExportGuard
 from lc_otel._export.sdk_env import check_exporter_variables, check_sdk_variables
 from lc_otel._internal_errors import report_internal_error
@@ -195,13 +195,7 @@ def configure(
         check_sdk_variables()  # set since lc_otel was imported? TracerProvider() reads them again
         # Metrics (and GenAI events) next to the spans, once per process; an application's own providers stay.
         configure_metrics_and_events(
-            service_name,
-            endpoint,
-            protocol,
-            headers,
-            export_file=export_file,
-            resource_attributes=resource_attributes,
-            timeout=timeout,
+            Request(service_name, endpoint, protocol, headers, export_file, resource_attributes, timeout)
         )
         with _lock:
             current = trace.get_tracer_provider()

@@ -287,19 +287,11 @@ _lock = threading.Lock()
 _done = False
 
 
-def configure_metrics_and_events(
-    service_name: str | None = None,
-    endpoint: str | None = None,
-    protocol: str | None = None,
-    headers: Mapping[str, str] | str | None = None,
-    *,
-    export_file: str | os.PathLike[str] | None = None,
-    resource_attributes: Mapping[str, AttributeValue] | None = None,
-    timeout: float | None = None,
-) -> None:
+def configure_metrics_and_events(request: Request) -> None:
     """Set up the global MeterProvider (and LoggerProvider, for events) once per process; never raises.
 
-    Takes ``configure()``'s arguments, with the same meaning; see the module docstring for the variables.
+    ``request`` holds ``configure()``'s arguments, with the same meaning; see the module docstring for the
+    variables.
     """
     global _done  # noqa: PLW0603 - one set-up per process, like OpenTelemetry's own globals
     try:
@@ -309,8 +301,7 @@ def configure_metrics_and_events(
             _done = True
             if env_bool(endpoints.OTEL_SDK_DISABLED, False):
                 return
-            request = Request(service_name, endpoint, protocol, headers, export_file, resource_attributes, timeout)
-            resource = endpoints.resource(service_name, resource_attributes)
+            resource = endpoints.resource(request.service_name, request.resource_attributes)
             _setup_metrics(request, resource)
             _setup_events(request, resource)
     except Exception as error:  # noqa: BLE001 - configuration must never break the application

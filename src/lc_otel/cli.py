@@ -14,8 +14,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import Final, NoReturn, TextIO
+from collections.abc import Callable, Sequence
+from typing import Final, NoReturn, TextIO, TypeVar
 
 from lc_otel._cli.http import (
     DEFAULT_MAX_BYTES,
@@ -78,18 +78,25 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+_T = TypeVar("_T")
 
 
-def _jaeger_url(text: str) -> str:
-    try:
-        return check_url(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argument(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+    """An argparse type: ``parse``, with the ValueError it raises for bad text as argparse's usage error."""
+
+    def convert(text: str) -> _T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+_size = _argument(parse_size)
+_jaeger_url = _argument(check_url)
+_duration = _argument(parse_duration)
+_attr = _argument(AttrFilter.parse)
 
 
 def _endpoint(text: str) -> str:
@@ -99,20 +106,6 @@ def _endpoint(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{problem}: '{display_url(url)}' (expected e.g. http://localhost:4317)")
     return url
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _attr(text: str) -> AttrFilter:
-    try:
-        return AttrFilter.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -147,12 +147,7 @@ class GenAITelemetry:
     @property
     def idle(self) -> bool:
         """Nothing to record now or later: the handler may drop this object."""
-        return (
-            self.instruments is None
-            and self.events is None
-            and self._waiting_meter is None
-            and self._waiting_logger is None
-        )
+        return not (self.recording or self.waiting)
 
     def _use_meter_provider(self, provider: object) -> None:
         if placeholder(provider):
